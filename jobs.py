@@ -1,0 +1,297 @@
+"""CivicRadar's entry point (`civicradar`): reads settings once, builds everything, runs the jobs.
+
+The engine is the only process that opens the DuckDB file read-write. It runs the scheduled jobs
+(collect, classify, detect) in an APScheduler BackgroundScheduler and serves reads to the dashboard and
+analysts over local HTTP (storage.service). `civicradar run` starts the engine and the dashboard together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+import settings as settings_module
+from collectors import registry
+from collectors.base import Batch, Collector, CollectorError, Watch, WatchMatcher
+from collectors.replay import ReplayCollector
+from settings import Settings, SettingsError
+from storage.client import TOKEN_ENV, URL_ENV, ServiceError, StorageClient
+from storage.db import Database, StorageError, naive_utc
+from storage.service import Service, create_app
+
+log = logging.getLogger("civicradar")
+ROOT = Path(__file__).resolve().parent
+MAX_PAGES_PER_RUN = 100
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    source: str
+    status: str
+    posts: int = 0
+    quarantined: int = 0
+    warnings: int = 0
+    error: str | None = None
+
+    def line(self) -> str:
+        if self.status != "ok":
+            return f"{self.source}: {self.status}: {self.error}"
+        return f"{self.source}: {self.posts} posts, {self.quarantined} quarantined, {self.warnings} warnings"
+
+
+def service_token(s: Settings) -> str:
+    """The configured token, or one generated once per data folder (readable by this user only)."""
+    if s.server.token is not None:
+        return s.server.token.get("server.token")
+    path = s.db_path.parent / "service.token"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+class Engine:
+    def __init__(self, s: Settings, db: Database | None = None) -> None:
+        self.settings = s
+        self.db = db or Database(s.db_path)
+        self.db.abandon_unfinished_runs()
+        watches = tuple(Watch(**w.model_dump()) for w in s.watches)
+        self.matcher = WatchMatcher(watches)
+        self.context = registry.Context(base_dir=s.base_dir, watches=watches)
+        self.collectors: dict[str, Collector] = {}
+        self.broken: dict[str, str] = {}
+        for name, source in s.enabled_sources().items():
+            try:
+                self.collectors[name] = registry.build(name, source, self.context)
+            except (CollectorError, SettingsError) as e:
+                self.broken[name] = str(e)  # one bad source never stops the others; shown in the run log
+        self._stopping = threading.Event()
+        self.scheduler: BackgroundScheduler | None = None
+        self.service: Service | None = None
+
+    def clock(self) -> tuple[datetime, bool]:
+        """Now, as naive UTC; a demo replay with `drives_clock` supplies a simulated clock."""
+        for name, collector in self.collectors.items():
+            source = self.settings.sources[name]
+            if isinstance(collector, ReplayCollector) and getattr(source, "drives_clock", False):
+                simulated = collector.now()
+                if simulated is not None:
+                    return naive_utc(simulated), True
+        return naive_utc(datetime.now(UTC)), False
+
+    def collect(self, name: str) -> RunSummary:
+        """One run of one source: pages until it has nothing more, each page committed with its cursor."""
+        run_id = self.db.start_run(name, "collect")
+        if name in self.broken:
+            self.db.finish_run(run_id, "error", error=self.broken[name])
+            return RunSummary(name, "error", error=self.broken[name])
+        totals = RunSummary(name, "ok")
+        try:
+            for _ in range(MAX_PAGES_PER_RUN):
+                batch = self.collectors[name].fetch(self.db.get_cursor(name))
+                batch.posts = self._with_watches(batch)
+                written = self.db.write_batch(name, batch)
+                totals = replace(totals, posts=totals.posts + written.posts,
+                                 quarantined=totals.quarantined + written.quarantined,
+                                 warnings=totals.warnings + len(batch.warnings))
+                if not batch.more or self._stopping.is_set():
+                    break
+        except CollectorError as e:
+            totals = replace(totals, status="error", error=str(e))
+            log.error("%s: %s", name, e)
+        except Exception as e:  # a bug in a collector must not kill the schedule; record it loudly
+            log.exception("%s: unexpected failure", name)
+            totals = replace(totals, status="error", error=f"unexpected {type(e).__name__}: {e} (a bug; see the log)")
+        self.db.finish_run(run_id, totals.status, totals.posts, totals.warnings, totals.quarantined, totals.error)
+        return totals
+
+    def _with_watches(self, batch: Batch) -> list[Any]:
+        return [p if p.watches else replace(p, watches=self.matcher.match(p.text, p.author_handle))
+                for p in batch.posts]
+
+    def jobs(self) -> list[tuple[str, Callable[[], Any], float]]:
+        """(job id, function, interval seconds) for every scheduled job."""
+        found = [(f"collect:{name}", _bound(self.collect, name), self.settings.sources[name].every_seconds)
+                 for name in (*self.collectors, *self.broken)]
+        return found
+
+    def start(self, serve: bool = True) -> None:
+        if serve:
+            token = service_token(self.settings)
+            server = self.settings.server
+            app = create_app(self.db, token, self.clock, server.sql_row_limit, server.sql_timeout_seconds,
+                             info=public_info(self.settings))
+            self.service = Service(app, server.host, server.port)
+            self.service.start()
+        self.db.lock_down()
+        self.scheduler = BackgroundScheduler(timezone=self.settings.zone)
+        now = datetime.now(UTC)
+        for job_id, fn, every in self.jobs():
+            self.scheduler.add_job(fn, "interval", seconds=every, id=job_id, name=job_id, max_instances=1,
+                                   coalesce=True, misfire_grace_time=max(int(every), 1), next_run_time=now)
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        """In-flight batches finish and commit (or roll back) whole; then the service and the file close."""
+        self._stopping.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+        if self.service is not None:
+            self.service.stop()
+        self.db.close()
+
+
+def public_info(s: Settings) -> dict[str, Any]:
+    """What the dashboard may know of the settings: never secrets."""
+    return {
+        "agency": s.agency,
+        "timezone": s.timezone,
+        "refresh_seconds": s.dashboard.refresh_seconds,
+        "watches": [w.name for w in s.watches],
+        "topics": [t.name for t in s.topics],
+        "sources": {name: src.kind for name, src in s.sources.items()},
+    }
+
+
+def _bound(fn: Callable[[str], Any], arg: str) -> Callable[[], Any]:
+    return lambda: fn(arg)
+
+
+def service_url(s: Settings) -> str:
+    return f"http://{s.server.host}:{s.server.port}"
+
+
+def wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def cmd_engine(s: Settings, args: argparse.Namespace) -> int:
+    s.check_secrets()
+    engine = Engine(s)
+    engine.start()
+    print(f"CivicRadar engine: storage service at {service_url(s)}, database {s.db_path}", flush=True)
+    for name, error in engine.broken.items():
+        print(f"source {name} cannot start: {error}", file=sys.stderr, flush=True)
+    dashboard = start_dashboard(s) if args.command == "run" else None
+    try:
+        wait_for_signal()
+    finally:
+        print("stopping: finishing in-flight batches ...", flush=True)
+        if dashboard is not None:
+            dashboard.terminate()
+            dashboard.wait(timeout=10)
+        engine.stop()
+    return 0
+
+
+def start_dashboard(s: Settings) -> subprocess.Popen[bytes]:
+    env = {**os.environ, URL_ENV: service_url(s), TOKEN_ENV: service_token(s),
+           "CIVICRADAR_SETTINGS": str(s.file)}
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+               "--server.address", s.dashboard.host, "--server.port", str(s.dashboard.port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    process = subprocess.Popen(command, env=env)
+    print(f"CivicRadar dashboard: http://{s.dashboard.host}:{s.dashboard.port}", flush=True)
+    return process
+
+
+def cmd_dashboard(s: Settings, args: argparse.Namespace) -> int:
+    return start_dashboard(s).wait()
+
+
+def cmd_collect(s: Settings, args: argparse.Namespace) -> int:
+    if args.source not in s.sources:
+        known = ", ".join(sorted(s.sources)) or "none"
+        raise SettingsError(f"no source named {args.source!r} in settings (known: {known})")
+    s.check_secrets()
+    source = s.sources[args.source].model_copy(update={"enabled": True})
+    forced = s.model_copy(update={"sources": {args.source: source}})
+    engine = Engine(forced)
+    try:
+        while True:
+            summary = engine.collect(args.source)
+            print(summary.line(), flush=True)
+            if args.once or summary.status != "ok":
+                return 0 if summary.status == "ok" else 1
+            threading.Event().wait(forced.sources[args.source].every_seconds)
+    finally:
+        engine.db.close()
+
+
+def cmd_status(s: Settings, args: argparse.Namespace) -> int:
+    try:
+        client = StorageClient(service_url(s), service_token(s), timeout=5)
+        counts, health = client.query("post_counts"), client.query("source_health")
+        where = f"engine running, service at {service_url(s)}"
+    except ServiceError:
+        db = Database(s.db_path)
+        try:
+            from storage.queries import QUERIES
+
+            counts = db.reader().sql(QUERIES["post_counts"].sql).df()
+            health = db.reader().sql(QUERIES["source_health"].sql).df()
+        finally:
+            db.close()
+        where = f"engine not running; read {s.db_path}"
+    print(where)
+    print("\nPosts stored:\n" + (counts.to_string(index=False) if len(counts) else "  none yet"))
+    print("\nLast runs:\n" + (health.to_string(index=False) if len(health) else "  none yet"))
+    return 0
+
+
+COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] = {
+    "run": (cmd_engine, "start the engine and the dashboard (the embedded default)"),
+    "engine": (cmd_engine, "start the engine alone (collectors, jobs, storage service)"),
+    "dashboard": (cmd_dashboard, "start the dashboard alone, against a running engine"),
+    "collect": (cmd_collect, "run one source now, without the engine"),
+    "status": (cmd_status, "sources, last runs and counts"),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="civicradar", description=__doc__.splitlines()[0])
+    p.add_argument("--settings", type=Path, default=Path(os.environ.get("CIVICRADAR_SETTINGS", "settings.toml")),
+                   help="settings file (default: ./settings.toml or $CIVICRADAR_SETTINGS)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, (fn, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.set_defaults(func=lambda a, fn=fn: fn(settings_module.load(a.settings), a))
+        if name == "collect":
+            cmd.add_argument("--source", required=True, help="the source's name in settings.toml")
+            cmd.add_argument("--once", action="store_true", help="one run, then exit")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    try:
+        return int(args.func(args))
+    except (SettingsError, StorageError, ServiceError) as e:
+        print(f"civicradar: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Named actions staff take (alert transitions, label feedback, rumour-register edits).
+
+Each runs as one write transaction in the engine, the only writer, and is recorded in the audit log with
+the acting user. Packages add their actions to ACTIONS; the service exposes them at /v1/actions/NAME.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from storage.queries import Param, Query
+
+ActionFn = Callable[[duckdb.DuckDBPyConnection, str, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Action:
+    fn: ActionFn  # (connection inside the transaction, actor, bound params) -> result
+    params: Mapping[str, Param] = field(default_factory=dict)
+    roles: frozenset[str] = frozenset({"admin"})  # roles allowed to take it (checked by the dashboard's server)
+    doc: str = ""
+
+    def bind(self, name: str, given: Mapping[str, Any]) -> dict[str, Any]:
+        return Query("", self.params).bind(name, given)
+
+
+ACTIONS: dict[str, Action] = {}

@@ -1,0 +1,94 @@
+"""Ordered schema migrations. Each runs once, in its own transaction, and is recorded in `_migrations`.
+
+Append new migrations to the end of MIGRATIONS; never edit one that has shipped. Times are naive UTC.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "001_posts_cursors_runs_audit",
+        """
+        CREATE TABLE posts (
+            platform      VARCHAR NOT NULL,
+            post_id       VARCHAR NOT NULL,
+            url           VARCHAR,
+            author_id     VARCHAR,
+            author_handle VARCHAR,
+            text          VARCHAR NOT NULL,
+            lang          VARCHAR,
+            created_at    TIMESTAMP NOT NULL,
+            collected_at  TIMESTAMP NOT NULL,
+            source        VARCHAR NOT NULL,
+            watches       VARCHAR[] NOT NULL,
+            like_count    BIGINT NOT NULL DEFAULT 0,
+            repost_count  BIGINT NOT NULL DEFAULT 0,
+            reply_count   BIGINT NOT NULL DEFAULT 0,
+            quote_count   BIGINT NOT NULL DEFAULT 0,
+            reply_to_id   VARCHAR,
+            repost_of_id  VARCHAR,
+            quote_of_id   VARCHAR,
+            raw           VARCHAR,
+            PRIMARY KEY (platform, post_id)
+        );
+        CREATE TABLE cursors (
+            source     VARCHAR PRIMARY KEY,
+            cursor     VARCHAR,
+            updated_at TIMESTAMP NOT NULL
+        );
+        CREATE SEQUENCE run_ids;
+        CREATE TABLE runs (
+            run_id      BIGINT PRIMARY KEY DEFAULT nextval('run_ids'),
+            source      VARCHAR NOT NULL,
+            job         VARCHAR NOT NULL,
+            started_at  TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            status      VARCHAR NOT NULL,
+            items       BIGINT NOT NULL DEFAULT 0,
+            warnings    BIGINT NOT NULL DEFAULT 0,
+            quarantined BIGINT NOT NULL DEFAULT 0,
+            error       VARCHAR,
+            details     VARCHAR
+        );
+        CREATE TABLE quarantine (
+            source      VARCHAR NOT NULL,
+            received_at TIMESTAMP NOT NULL,
+            reason      VARCHAR NOT NULL,
+            raw         VARCHAR
+        );
+        CREATE TABLE audit (
+            logged_at TIMESTAMP NOT NULL,
+            actor     VARCHAR NOT NULL,
+            action    VARCHAR NOT NULL,
+            details VARCHAR
+        );
+        """,
+    ),
+]
+
+
+def apply(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply pending migrations in order; returns the names applied now."""
+    con.execute("CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
+    done = {row[0] for row in con.execute("SELECT name FROM _migrations").fetchall()}
+    applied = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        con.execute("BEGIN")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO _migrations VALUES (?, now()::TIMESTAMP)", [name])
+            con.execute("COMMIT")
+        except duckdb.Error:
+            con.execute("ROLLBACK")
+            raise
+        log.info("applied migration %s", name)
+        applied.append(name)
+    return applied

@@ -1,0 +1,126 @@
+"""Named, parameterised read queries: the only reads the dashboard makes.
+
+Each query declares its parameters with a type and a default; the service rejects unknown names and values
+that do not parse. SQL uses DuckDB `$name` parameters, so values never become SQL text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from collectors.replay import parse_time
+from storage.db import naive_utc
+
+
+class QueryError(ValueError):
+    """Unknown query or bad parameter; the message says which and what is expected."""
+
+
+def _time(value: Any) -> datetime:
+    return naive_utc(parse_time(value))
+
+
+def _str_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("expected a list of strings")
+    return value
+
+
+PARAM_TYPES: dict[str, Callable[[Any], Any]] = {
+    "time": _time,
+    "int": int,
+    "float": float,
+    "str": str,
+    "str_list": _str_list,
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    type: str
+    default: Any = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Query:
+    sql: str
+    params: Mapping[str, Param] = field(default_factory=dict)
+    doc: str = ""
+
+    def bind(self, name: str, given: Mapping[str, Any]) -> dict[str, Any]:
+        unknown = set(given) - set(self.params)
+        if unknown:
+            raise QueryError(f"query {name!r}: unknown parameter(s) {sorted(unknown)}; known: {sorted(self.params)}")
+        bound = {}
+        for key, spec in self.params.items():
+            if given.get(key) is None:
+                if spec.required:
+                    raise QueryError(f"query {name!r}: parameter {key!r} ({spec.type}) is required")
+                bound[key] = spec.default
+                continue
+            try:
+                bound[key] = PARAM_TYPES[spec.type](given[key])
+            except (TypeError, ValueError, OverflowError) as e:
+                raise QueryError(f"query {name!r}: parameter {key!r} must be {spec.type}: {e}") from e
+        return bound
+
+
+WINDOW = {"since": Param("time", required=True), "until": Param("time", required=True)}
+
+QUERIES: dict[str, Query] = {
+    "post_counts": Query(
+        "SELECT platform, source, count(*) AS posts, max(created_at) AS latest FROM posts "
+        "GROUP BY ALL ORDER BY posts DESC",
+        doc="Posts stored per platform and source.",
+    ),
+    "post_keys": Query(
+        "SELECT platform, post_id FROM posts WHERE source = $source ORDER BY platform, post_id",
+        {"source": Param("str", required=True)},
+        doc="Every stored (platform, post_id) of one source: for audits and tests of exactly-once storage.",
+    ),
+    "volume": Query(
+        """
+        SELECT time_bucket(to_minutes($bucket_minutes), created_at) AS bucket, platform, watch, count(*) AS posts
+        FROM posts, unnest(CASE WHEN len(watches) = 0 THEN ['(no watch)'] ELSE watches END) AS w(watch)
+        WHERE created_at >= $since AND created_at < $until
+        GROUP BY ALL ORDER BY bucket
+        """,
+        {**WINDOW, "bucket_minutes": Param("int", 60)},
+        doc="Posts per time bucket, platform and watch (a post in two watches counts in both).",
+    ),
+    "window_totals": Query(
+        """
+        SELECT count(*) AS posts, count(DISTINCT author_id) AS authors, count(DISTINCT platform) AS platforms
+        FROM posts WHERE created_at >= $since AND created_at < $until
+        """,
+        WINDOW,
+        doc="Totals in a time window.",
+    ),
+    "recent_posts": Query(
+        """
+        SELECT platform, post_id, created_at, author_handle, text, watches, url
+        FROM posts WHERE created_at < $until ORDER BY created_at DESC LIMIT $limit
+        """,
+        {"until": Param("time", required=True), "limit": Param("int", 20)},
+        doc="The newest posts before a time.",
+    ),
+    "source_health": Query(
+        """
+        SELECT r.source, r.job, r.status, r.started_at, r.finished_at, r.items, r.warnings, r.quarantined, r.error,
+               c.updated_at AS cursor_updated_at
+        FROM runs r LEFT JOIN cursors c USING (source)
+        QUALIFY row_number() OVER (PARTITION BY r.source, r.job ORDER BY r.run_id DESC) = 1
+        ORDER BY r.source
+        """,
+        doc="The last run of every source and job.",
+    ),
+    "runs": Query(
+        "SELECT * FROM runs WHERE $source IS NULL OR source = $source ORDER BY run_id DESC LIMIT $limit",
+        {"source": Param("str"), "limit": Param("int", 100)},
+        doc="The run log, newest first.",
+    ),
+}

@@ -1,0 +1,184 @@
+"""The storage service: the engine serves reads and staff actions over local HTTP.
+
+Routes (all but /health need `Authorization: Bearer <token>`):
+  GET  /health                    liveness, no data
+  GET  /v1/clock                  the engine's clock (simulated while a demo replay drives it)
+  GET  /v1/info                   what the dashboard shows of the settings (agency, time zone, watches, topics)
+  GET  /v1/queries                named queries and their parameters
+  POST /v1/query/{name}           JSON body of parameters; Arrow IPC stream if Accept asks for it, else JSON
+  POST /v1/sql                    {"sql": "..."}: analysts' read-only SQL (row and time limits)
+  POST /v1/actions/{name}         {"actor": "...", "params": {...}}: one named write, audited
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+import pyarrow as pa
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from storage import sandbox
+from storage.actions import ACTIONS
+from storage.db import Database
+from storage.queries import QUERIES, QueryError
+
+log = logging.getLogger(__name__)
+ARROW = "application/vnd.apache.arrow.stream"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    body = json.dumps(data, default=_json_default, ensure_ascii=False)
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def table_response(request: Request, table: pa.Table, headers: dict[str, str] | None = None) -> Response:
+    if ARROW in request.headers.get("accept", ""):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return Response(sink.getvalue().to_pybytes(), media_type=ARROW, headers=headers)
+    response = json_response(table.to_pylist())
+    response.headers.update(headers or {})
+    return response
+
+
+class TokenAuth(BaseHTTPMiddleware):
+    def __init__(self, app: Any, token: str) -> None:
+        super().__init__(app)
+        self._expected = f"Bearer {token}".encode()
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.url.path == "/health":
+            return await call_next(request)
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, self._expected):
+            client = request.client.host if request.client else "?"
+            log.warning("refused %s %s from %s: missing or wrong token", request.method, request.url.path, client)
+            return JSONResponse({"error": "missing or wrong token"}, status_code=401)
+        return await call_next(request)
+
+
+def create_app(db: Database, token: str, clock: Callable[[], tuple[datetime, bool]],
+               sql_row_limit: int = 10_000, sql_timeout: float = 10.0,
+               info: dict[str, Any] | None = None) -> Starlette:
+    def health(request: Request) -> Response:
+        return json_response({"ok": True})
+
+    def get_info(request: Request) -> Response:
+        return json_response(info or {})
+
+    def get_clock(request: Request) -> Response:
+        now, simulated = clock()
+        return json_response({"now": now, "simulated": simulated})
+
+    def list_queries(request: Request) -> Response:
+        return json_response(
+            {name: {"doc": q.doc, "params": {k: p.type for k, p in q.params.items()}} for name, q in QUERIES.items()}
+        )
+
+    async def query(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in QUERIES:
+            return json_response({"error": f"no query named {name!r}; GET /v1/queries lists them"}, 404)
+        params = QUERIES[name].bind(name, await _body(request))
+        table = await _in_thread(lambda: db.reader().sql(QUERIES[name].sql, params=params).to_arrow_table())
+        return table_response(request, table)
+
+    async def sql(request: Request) -> Response:
+        body = await _body(request)
+        text, actor = str(body.get("sql", "")), str(body.get("actor", "service"))
+        try:
+            result = await _in_thread(lambda: sandbox.run(db, text, sql_row_limit, sql_timeout))
+        finally:
+            db.audit(actor, "sql", {"sql": text[:10_000]})
+        return table_response(request, result.table, {"x-truncated": str(result.truncated).lower()})
+
+    async def action(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in ACTIONS:
+            return json_response({"error": f"no action named {name!r}"}, 404)
+        body = await _body(request)
+        actor = str(body.get("actor") or "")
+        if not actor:
+            return json_response({"error": "an action needs the acting user ('actor')"}, 400)
+        params = ACTIONS[name].bind(name, body.get("params") or {})
+        result = await _in_thread(lambda: db.run_action(name, ACTIONS[name].fn, actor, params))
+        return json_response(result)
+
+    routes = [
+        Route("/health", health),
+        Route("/v1/clock", get_clock),
+        Route("/v1/info", get_info),
+        Route("/v1/queries", list_queries),
+        Route("/v1/query/{name}", query, methods=["POST"]),
+        Route("/v1/sql", sql, methods=["POST"]),
+        Route("/v1/actions/{name}", action, methods=["POST"]),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(TokenAuth, token=token)],
+        exception_handlers={QueryError: _bad_request, ValueError: _bad_request},
+    )
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise QueryError(f"the request body is not JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise QueryError("the request body must be a JSON object")
+    return data
+
+
+async def _in_thread(fn: Callable[[], Any]) -> Any:
+    return await run_in_threadpool(fn)
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    return json_response({"error": str(exc)}, 400)
+
+
+class Service:
+    """uvicorn serving the app in a background thread of the engine."""
+
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self.server.run, name="storage-service", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> None:
+        self._thread.start()
+        waited = 0.0
+        while not self.server.started and waited < timeout and self._thread.is_alive():
+            threading.Event().wait(0.05)
+            waited += 0.05
+        if not self.server.started:
+            raise RuntimeError("the storage service did not start (is the port already in use?)")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=10)
+

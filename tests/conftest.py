@@ -1,0 +1,63 @@
+"""Shared fixtures: fresh databases and settings files."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from collectors.base import Batch
+from helpers import free_port, make_post
+from storage.client import StorageClient
+from storage.db import Database
+from storage.service import Service, create_app
+
+TOKEN = "test-token-0123456789"
+SEED_NOW = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+@pytest.fixture
+def fresh_db() -> Iterator[Database]:
+    db = Database(":memory:")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def write_settings(tmp_path: Path):
+    def write(body: str, name: str = "settings.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(body), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def seeded_db(fresh_db: Database) -> Database:
+    """A day of posts on two platforms and two watches, ending at SEED_NOW, plus one run record."""
+    start = SEED_NOW - timedelta(hours=24)
+    posts = [make_post(i, "x" if i % 2 else "bluesky", start + timedelta(minutes=10 * i),
+                       watches=("vaccines",) if i % 3 else ("covid-19", "vaccines"))
+             for i in range(144)]
+    fresh_db.write_batch("demo", Batch(posts, "cursor-1"))
+    run = fresh_db.start_run("demo", "collect")
+    fresh_db.finish_run(run, "ok", items=len(posts))
+    return fresh_db
+
+
+@pytest.fixture
+def service(seeded_db: Database) -> Iterator[tuple[StorageClient, Database]]:
+    """The real storage service on a free port, serving the seeded database; yields a client and the db."""
+    app = create_app(seeded_db, TOKEN, lambda: (SEED_NOW.replace(tzinfo=None), False),
+                     info={"agency": "Test County", "refresh_seconds": 1, "watches": ["covid-19", "vaccines"]})
+    server = Service(app, "127.0.0.1", free_port())
+    server.start()
+    url = f"http://127.0.0.1:{server.server.config.port}"
+    client = StorageClient(url, TOKEN)
+    yield client, seeded_db
+    client.close()
+    server.stop()

@@ -1,0 +1,33 @@
+"""Helpers shared by tests (imported as `helpers`; pytest puts tests/ on the path)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from collectors.base import Post
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_post(i: int, platform: str = "x", when: datetime | None = None, **extra: object) -> Post:
+    created = when or datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=i)
+    fields: dict[str, object] = {"text": f"post number {i} about vaccines", "author_id": f"a{i % 7}", **extra}
+    return Post(platform=platform, post_id=str(i), created_at=created, raw={"i": i}, **fields)  # type: ignore[arg-type]
+
+
+def write_scenario(path: Path, rows: int, step_seconds: float = 60.0) -> Path:
+    """A replay file of `rows` posts, `step_seconds` apart, with relative times `t`."""
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for i in range(rows):
+            row = {"t": i * step_seconds, "platform": "bluesky" if i % 3 else "x", "post_id": f"p{i:05d}",
+                   "text": f"covid vaccine update {i} 😷", "author_id": f"u{i % 40}"}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path

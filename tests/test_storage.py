@@ -1,0 +1,116 @@
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+from collectors.base import Batch, Quarantined
+from helpers import make_post
+from storage import migrations
+from storage.db import Database, StorageError
+
+
+def keys(db: Database) -> list[tuple[str, str]]:
+    return db.reader().execute("SELECT platform, post_id FROM posts ORDER BY ALL").fetchall()
+
+
+def test_migrations_apply_once_and_are_recorded(tmp_path):
+    path = tmp_path / "c.duckdb"
+    first = Database(path)
+    assert first.applied == [name for name, _ in migrations.MIGRATIONS]
+    first.close()
+    second = Database(path)
+    assert second.applied == []
+    recorded = second.reader().execute("SELECT name FROM _migrations ORDER BY name").fetchall()
+    assert [r[0] for r in recorded] == [name for name, _ in migrations.MIGRATIONS]
+    second.close()
+
+
+def test_upsert_is_idempotent_and_keeps_the_latest_edit(fresh_db):
+    posts = [make_post(i) for i in range(50)]
+    fresh_db.write_batch("s", Batch(posts, "c1"))
+    fresh_db.write_batch("s", Batch(posts, "c1"))
+    edited = replace(posts[3], text="edited text", like_count=99)
+    fresh_db.write_batch("s", Batch([edited, edited], "c2"))
+    assert len(keys(fresh_db)) == 50
+    row = fresh_db.reader().execute("SELECT text, like_count FROM posts WHERE post_id = '3'").fetchone()
+    assert row == ("edited text", 99)
+    assert fresh_db.get_cursor("s") == "c2"
+
+
+def test_same_id_on_two_platforms_are_two_posts(fresh_db):
+    fresh_db.write_batch("s", Batch([make_post(1, "x"), make_post(1, "bluesky")], None))
+    assert keys(fresh_db) == [("bluesky", "1"), ("x", "1")]
+
+
+def test_posts_and_cursor_commit_together_or_not_at_all(fresh_db, monkeypatch):
+    fresh_db.write_batch("s", Batch([make_post(0)], "c0"))
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("crash between the posts and the cursor")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Database, "_quarantine", staticmethod(explode))
+        with pytest.raises(RuntimeError):
+            batch = Batch([make_post(i) for i in range(1, 10)], "c9", quarantined=[Quarantined("x", {})])
+            fresh_db.write_batch("s", batch)
+    assert keys(fresh_db) == [("x", "0")] and fresh_db.get_cursor("s") == "c0"
+    fresh_db.write_batch("s", Batch([make_post(i) for i in range(1, 10)], "c9"))
+    assert len(keys(fresh_db)) == 10 and fresh_db.get_cursor("s") == "c9"
+
+
+def test_quarantine_and_deletions(fresh_db):
+    fresh_db.write_batch("s", Batch([make_post(i) for i in range(5)], "c"))
+    result = fresh_db.write_batch(
+        "s", Batch([], "c2", quarantined=[Quarantined("missing text", {"id": 9})], deleted=[("x", "2"), ("x", "77")])
+    )
+    assert result.deleted == 1 and result.quarantined == 1
+    assert ("x", "2") not in keys(fresh_db)
+    reason, raw = fresh_db.reader().execute("SELECT reason, raw FROM quarantine").fetchone()
+    assert reason == "missing text" and '"id": 9' in raw
+
+
+def test_columns_are_normalised(fresh_db):
+    post = make_post(1, when=datetime(2026, 5, 1, 12, tzinfo=UTC), watches=("covid", "vax"), url="https://e/1",
+                     reply_to_id="0")
+    fresh_db.write_batch("src", Batch([post], None))
+    row = fresh_db.reader().execute(
+        "SELECT created_at, watches, url, reply_to_id, source, raw FROM posts"
+    ).fetchone()
+    assert row[0] == datetime(2026, 5, 1, 12) and row[1] == ["covid", "vax"]
+    assert row[2:5] == ("https://e/1", "0", "src") and row[5] == '{"i": 1}'
+
+
+def test_run_log_and_interrupted_runs(fresh_db):
+    run = fresh_db.start_run("s", "collect")
+    fresh_db.finish_run(run, "ok", items=3, warnings=1)
+    stuck = fresh_db.start_run("s", "collect")
+    assert fresh_db.abandon_unfinished_runs() == 1
+    rows = dict(fresh_db.reader().execute("SELECT run_id, status FROM runs").fetchall())
+    assert rows == {run: "ok", stuck: "interrupted"}
+
+
+def test_a_second_process_gets_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "c.duckdb"
+    db = Database(path)
+    code = f"from storage.db import Database\nDatabase({str(path)!r})"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    db.close()
+    assert out.returncode != 0 and "Another process" in out.stderr
+
+
+def test_lock_down_blocks_files_and_settings(fresh_db):
+    fresh_db.lock_down()
+    with pytest.raises(duckdb.Error, match="disabled by configuration"):
+        fresh_db.reader().execute("SELECT * FROM read_csv('/etc/hostname')").fetchall()
+    with pytest.raises(duckdb.Error, match="locked"):
+        fresh_db.reader().execute("SET enable_external_access = true")
+    fresh_db.write_batch("s", Batch([make_post(1)], "c"))  # our own writes still work
+    assert len(keys(fresh_db)) == 1
+
+
+def test_storage_error_class_is_exported():
+    assert issubclass(StorageError, Exception)
