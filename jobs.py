@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ class RunSummary:
     quarantined: int = 0
     warnings: int = 0
     error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
     def line(self) -> str:
         if self.status != "ok":
@@ -108,7 +109,8 @@ class Engine:
                 written = self.db.write_batch(name, batch)
                 totals = replace(totals, posts=totals.posts + written.posts,
                                  quarantined=totals.quarantined + written.quarantined,
-                                 warnings=totals.warnings + len(batch.warnings))
+                                 warnings=totals.warnings + len(batch.warnings),
+                                 details={**totals.details, **batch.stats})
                 if not batch.more or self._stopping.is_set():
                     break
         except CollectorError as e:
@@ -117,7 +119,8 @@ class Engine:
         except Exception as e:  # a bug in a collector must not kill the schedule; record it loudly
             log.exception("%s: unexpected failure", name)
             totals = replace(totals, status="error", error=f"unexpected {type(e).__name__}: {e} (a bug; see the log)")
-        self.db.finish_run(run_id, totals.status, totals.posts, totals.warnings, totals.quarantined, totals.error)
+        self.db.finish_run(run_id, totals.status, totals.posts, totals.warnings, totals.quarantined, totals.error,
+                           totals.details)
         return totals
 
     def _with_watches(self, batch: Batch) -> list[Any]:

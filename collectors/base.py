@@ -85,6 +85,20 @@ class Post:
 
 
 @dataclass(frozen=True, slots=True)
+class Claim:
+    """A checked claim (a fact-check, or an entry of the agency's rumour register) that posts are matched to."""
+
+    claim_id: str
+    text: str
+    rating: str | None = None  # e.g. "False", "Misleading", "Official fact"
+    url: str | None = None
+    source: str | None = None  # who checked it
+    origin: str = "factcheck"  # factcheck | register | import
+    published_at: datetime | None = None
+    raw: Any = None
+
+
+@dataclass(frozen=True, slots=True)
 class Quarantined:
     """An item that could not become a post; kept with its reason, never silently dropped."""
 
@@ -100,6 +114,8 @@ class Batch:
     warnings: list[str] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
     deleted: list[tuple[str, str]] = field(default_factory=list)  # (platform, post_id) removed upstream
+    claims: list[Claim] = field(default_factory=list)  # fact-check sources fill the claims table
+    stats: dict[str, Any] = field(default_factory=dict)  # shown with the run, e.g. {"reads": 100, "spend_usd": 0.5}
 
 
 class Collector(Protocol):

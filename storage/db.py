@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
-from collectors.base import Batch, Post
+from collectors.base import Batch, Claim, Post
 from storage import migrations
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,7 @@ class Database:
                     con.unregister("batch")
             deleted = self._delete_posts(con, batch.deleted)
             self._quarantine(con, source, now, batch)
+            self._upsert_claims(con, batch.claims, now)
             if batch.next_cursor is not None:
                 con.execute(
                     "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?)", [source, batch.next_cursor, now]
@@ -187,6 +188,31 @@ class Database:
         finally:
             con.unregister("gone")
         return int(row[0]) if row else 0
+
+    @staticmethod
+    def _upsert_claims(con: duckdb.DuckDBPyConnection, claims: Sequence[Claim], now: datetime) -> None:
+        if not claims:
+            return
+        unique = list({c.claim_id: c for c in claims}.values())
+        rows = pa.table(
+            {
+                "claim_id": [c.claim_id for c in unique],
+                "text": [c.text for c in unique],
+                "rating": [c.rating for c in unique],
+                "url": [c.url for c in unique],
+                "source": [c.source for c in unique],
+                "origin": [c.origin for c in unique],
+                "published_at": pa.array([c.published_at and naive_utc(c.published_at) for c in unique],
+                                         pa.timestamp("us")),
+                "updated_at": pa.array([now] * len(unique), pa.timestamp("us")),
+                "raw": [None if c.raw is None else json.dumps(c.raw, default=str) for c in unique],
+            }
+        )
+        con.register("new_claims", rows)
+        try:
+            con.execute("INSERT OR REPLACE INTO claims BY NAME SELECT * FROM new_claims")
+        finally:
+            con.unregister("new_claims")
 
     @staticmethod
     def _quarantine(con: duckdb.DuckDBPyConnection, source: str, now: datetime, batch: Batch) -> None:

@@ -70,6 +70,50 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "002_labels_claims_embeddings",
+        """
+        CREATE TABLE labels (
+            platform            VARCHAR NOT NULL,
+            post_id             VARCHAR NOT NULL,
+            created_at          TIMESTAMP NOT NULL,  -- the post's, copied so windowed queries need no join
+            lang                VARCHAR,
+            sentiment           VARCHAR,             -- negative | neutral | positive | NULL (unscored)
+            sentiment_score     DOUBLE,
+            topics              STRUCT(name VARCHAR, score DOUBLE)[],
+            misinfo_score       DOUBLE,
+            matched_claim_id    VARCHAR,
+            matched_claim_score DOUBLE,
+            misinfo_reason      VARCHAR,
+            sentiment_model     VARCHAR,             -- name@version of the model that produced each label
+            topics_model        VARCHAR,
+            misinfo_model       VARCHAR,
+            labelled_at         TIMESTAMP NOT NULL,
+            PRIMARY KEY (platform, post_id)
+        );
+        -- sentence embeddings of recent posts, for narrative clustering; pruned by the retention job
+        CREATE TABLE embeddings (
+            platform   VARCHAR NOT NULL,
+            post_id    VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            model      VARCHAR NOT NULL,
+            vector     FLOAT[] NOT NULL,
+            PRIMARY KEY (platform, post_id)
+        );
+        -- fact-checks and the agency's rumour register: what claim matching compares posts with
+        CREATE TABLE claims (
+            claim_id     VARCHAR PRIMARY KEY,
+            text         VARCHAR NOT NULL,
+            rating       VARCHAR,
+            url          VARCHAR,
+            source       VARCHAR,
+            origin       VARCHAR NOT NULL,  -- factcheck | register | import
+            published_at TIMESTAMP,
+            updated_at   TIMESTAMP NOT NULL,
+            raw          VARCHAR
+        );
+        """,
+    ),
 ]
 
 

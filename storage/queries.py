@@ -124,3 +124,19 @@ QUERIES: dict[str, Query] = {
         doc="The run log, newest first.",
     ),
 }
+
+
+def _register_area_queries() -> None:
+    """Each area keeps its named queries in its own module (storage/<area>_queries.py, a dict QUERIES)."""
+    import importlib
+
+    for module in AREA_MODULES:
+        area = importlib.import_module(module)
+        clash = set(area.QUERIES) & set(QUERIES)
+        if clash:
+            raise RuntimeError(f"{module} redefines named queries {sorted(clash)}")
+        QUERIES.update(area.QUERIES)
+
+
+AREA_MODULES: list[str] = []  # e.g. "storage.alert_queries"; add one line per area module
+_register_area_queries()

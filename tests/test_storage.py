@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from collectors.base import Batch, Quarantined
+from collectors.base import Batch, Claim, Quarantined
 from helpers import make_post
 from storage import migrations
 from storage.db import Database, StorageError
@@ -68,6 +68,14 @@ def test_quarantine_and_deletions(fresh_db):
     assert ("x", "2") not in keys(fresh_db)
     reason, raw = fresh_db.reader().execute("SELECT reason, raw FROM quarantine").fetchone()
     assert reason == "missing text" and '"id": 9' in raw
+
+
+def test_claims_are_upserted_with_the_batch(fresh_db):
+    claims = [Claim("c1", "Salt water cures it", rating="False", origin="register"), Claim("c2", "Masks work")]
+    fresh_db.write_batch("checks", Batch([], "k1", claims=claims))
+    fresh_db.write_batch("checks", Batch([], "k2", claims=[Claim("c1", "Salt water cures it", rating="Misleading")]))
+    rows = fresh_db.reader().execute("SELECT claim_id, rating, origin FROM claims ORDER BY 1").fetchall()
+    assert rows == [("c1", "Misleading", "factcheck"), ("c2", None, "factcheck")]
 
 
 def test_columns_are_normalised(fresh_db):
