@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import streamlit as st
 
-from storage.client import ServiceError, StorageClient
+from storage.client import TOKEN_ENV, URL_ENV, ServiceError, StorageClient
 
 
 @st.cache_resource
+def _client(url: str, token: str) -> StorageClient:
+    return StorageClient(url, token)
+
+
 def client() -> StorageClient:
-    return StorageClient.from_env()
+    """One client per service address and token for the whole server process; set by `civicradar run`."""
+    missing = [name for name in (URL_ENV, TOKEN_ENV) if not os.environ.get(name)]
+    if missing:
+        raise ServiceError(f"{' and '.join(missing)} not set: start the dashboard with `civicradar run`")
+    return _client(os.environ[URL_ENV], os.environ[TOKEN_ENV])
 
 
 def connect() -> StorageClient:

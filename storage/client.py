@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Any
 
@@ -28,14 +27,6 @@ class StorageClient:
             base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=timeout,
             transport=transport,
         )
-
-    @classmethod
-    def from_env(cls) -> StorageClient:
-        """The dashboard's way in: `civicradar run` sets both variables for it."""
-        missing = [name for name in (URL_ENV, TOKEN_ENV) if not os.environ.get(name)]
-        if missing:
-            raise ServiceError(f"{' and '.join(missing)} not set: start the dashboard with `civicradar run`")
-        return cls(os.environ[URL_ENV], os.environ[TOKEN_ENV])
 
     def close(self) -> None:
         self._http.close()
