@@ -1,0 +1,136 @@
+"""Claim matching: hybrid BM25 + embedding retrieval, then a cross-encoder re-ranks the top candidates.
+
+First stage: per post, cosine similarity to every claim and BM25 over the claim texts, each standardised over the
+claims table and summed (``BM25_WEIGHT``). Second stage: the cross-encoder scores (post, claim) pairs for the top
+``rerank_k``; its logit, combined with the first-stage score, gives a match probability (weights fitted on train
+queries held out from the cross-encoder's own training; see training/train_reranker.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .runtime import OnnxModel
+from .text import retrieval_text
+
+if TYPE_CHECKING:
+    from . import Claim
+
+BM25_WEIGHT = 0.5
+PAIR_MAX_LEN = 192
+
+
+@dataclass(frozen=True)
+class Match:
+    claim_index: int
+    score: float  # match probability from the re-ranker, or the first-stage score when there is none
+
+
+class ClaimIndex:
+    def __init__(self, claims: Sequence[Claim], encoder: OnnxModel, batch_size: int = 64) -> None:
+        import bm25s
+
+        self.claims = list(claims)
+        self.texts = [retrieval_text(c.text) for c in self.claims]
+        dim = int(encoder.config["dim"])
+        self.embeddings = encoder(self.texts, batch_size)["embedding"] if self.claims else np.zeros((0, dim))
+        self.bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        if self.claims:
+            corpus = bm25s.tokenize(self.texts, stopwords="en", show_progress=False)
+            self.bm25.index(corpus, show_progress=False)
+            self.vocab = set(corpus.vocab)
+
+    def __len__(self) -> int:
+        return len(self.claims)
+
+    def lexical(self, queries: Sequence[str]) -> np.ndarray:
+        import bm25s
+
+        out = np.zeros((len(queries), len(self.claims)), dtype=np.float32)
+        tokens = bm25s.tokenize(list(queries), stopwords="en", return_ids=False, show_progress=False)
+        for row, toks in enumerate(tokens):
+            known = [t for t in toks if t in self.vocab]
+            if known:
+                out[row] = self.bm25.get_scores(known)
+        return out
+
+    def first_stage(self, queries: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
+        """Fused score of every claim for every query (queries already passed through ``retrieval_text``)."""
+        return standardise(embeddings @ self.embeddings.T) + BM25_WEIGHT * standardise(self.lexical(queries))
+
+    def candidates(self, queries: Sequence[str], embeddings: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k claim indices per query and their first-stage scores, best first."""
+        fused = self.first_stage(queries, embeddings)
+        k = min(k, len(self.claims))
+        top = np.argpartition(-fused, k - 1, axis=1)[:, :k]
+        scores = np.take_along_axis(fused, top, 1)
+        order = np.argsort(-scores, axis=1)
+        return np.take_along_axis(top, order, 1), np.take_along_axis(scores, order, 1)
+
+
+def standardise(scores: np.ndarray) -> np.ndarray:
+    """Per-query z-score over the claims table: puts cosine and BM25 on one scale."""
+    if scores.shape[1] < 2:
+        return scores - scores.mean(1, keepdims=True)
+    return (scores - scores.mean(1, keepdims=True)) / (scores.std(1, keepdims=True) + 1e-6)
+
+
+def pair_ids(reranker: OnnxModel, query: str, claim: str) -> list[int]:
+    """[CLS] post [SEP] claim [SEP], the post cut first when the pair is too long."""
+    q = reranker.tokenizer.encode(query, add_special_tokens=False).ids
+    c = reranker.tokenizer.encode(claim, add_special_tokens=False).ids[: PAIR_MAX_LEN // 2]
+    q = q[: PAIR_MAX_LEN - 3 - len(c)]
+    return [101, *q, 102, *c, 102]
+
+
+def rerank(reranker: OnnxModel, queries: Sequence[str], claim_texts: Sequence[Sequence[str]]) -> np.ndarray:
+    """Cross-encoder logits, one row per query and one column per candidate claim."""
+    pairs = [pair_ids(reranker, q, c) for q, cands in zip(queries, claim_texts, strict=True) for c in cands]
+    if not pairs:
+        return np.zeros((len(queries), 0), dtype=np.float32)
+    logits = reranker.run(pairs)["score"]
+    return logits.reshape(len(queries), -1)
+
+
+@dataclass(frozen=True)
+class Reranking:
+    """The re-ranker's settings from its config.json (fitted in training/train_reranker.py)."""
+
+    fusion: tuple[float, float]  # ranking score = ce + fusion[1] / fusion[0] * first-stage score
+    platt: tuple[float, float]  # match probability = sigmoid(platt[0] * ce + platt[1])
+    k: int
+    gate: float  # posts whose best candidate cosine is below this are not re-ranked (no plausible match)
+
+    @classmethod
+    def from_config(cls, config: dict) -> Reranking:
+        f, p = config["fusion"], config["platt"]
+        return cls((f["ce"], f["first"]), (p["slope"], p["intercept"]), config["rerank_k"], config["gate_cosine"])
+
+
+def match(
+    index: ClaimIndex, reranker: OnnxModel, settings: Reranking, queries: Sequence[str], embeddings: np.ndarray,
+    *, k: int | None = None, gated: bool = True,
+) -> list[list[Match]]:
+    """Candidates per query, best first, with match probabilities; [] for gated-out queries."""
+    if not len(index) or not len(queries):
+        return [[] for _ in queries]
+    cands, first = index.candidates(queries, embeddings, k or settings.k)
+    cosine = np.einsum("qd,qkd->qk", embeddings, index.embeddings[cands])
+    rows = np.flatnonzero(cosine.max(axis=1) >= settings.gate) if gated else np.arange(len(queries))
+    ce = rerank(reranker, [queries[r] for r in rows], [[index.texts[c] for c in cands[r]] for r in rows])
+    out: list[list[Match]] = [[] for _ in queries]
+    for j, r in enumerate(rows):
+        ranking = ce[j] + settings.fusion[1] / settings.fusion[0] * first[r]
+        prob = 1.0 / (1.0 + np.exp(-(settings.platt[0] * ce[j] + settings.platt[1])))
+        out[r] = [Match(int(cands[r][o]), round(float(prob[o]), 4)) for o in np.argsort(-ranking)]
+    return out
+
+
+def join_fields(values: Sequence[str | None]) -> str:
+    """Claim-side context from several columns (e.g. title, claim, subtitle) as one text."""
+    parts = [v.strip() for v in values if v and v.strip()]
+    return " ".join([*(p if p[-1] in ".!?" else p + "." for p in parts[:-1]), *parts[-1:]])

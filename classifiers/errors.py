@@ -1,0 +1,18 @@
+"""The classifiers' exception tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ClassifierError(Exception):
+    """Base of every error raised by ``classifiers``."""
+
+
+class ModelMissing(ClassifierError):
+    """A model file is absent. Models are never downloaded: they are committed or built locally."""
+
+    def __init__(self, path: Path, build: str) -> None:
+        self.path = path
+        self.build = build
+        super().__init__(f"model file not found: {path}. Rebuild it with: {build}")

@@ -1,0 +1,102 @@
+"""Metrics on labelled files, exactly as the shipped Labeller produces labels (unscored rows count as misses)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score, recall_score
+
+from . import Labeller, Topic
+from .claims import match
+from .sentiment import LABELS
+
+UNSCORED = "unscored"
+
+# TweetEval stance targets as agency topics, one sentence each (written once, before any scoring).
+STANCE_TOPICS = (
+    Topic("abortion", "Abortion, pro-life and pro-choice views, unborn babies and reproductive rights."),
+    Topic("atheism", "Atheism, religion, belief in God, faith, prayer and the Bible."),
+    Topic("climate", "Climate change, global warming, carbon emissions and the environment."),
+    Topic("feminist", "Feminism, women's rights, gender equality and sexism."),
+    Topic("hillary", "Hillary Clinton and her 2016 presidential campaign."),
+)
+
+
+def label_names(values: pd.Series, names: Sequence[str]) -> list[str]:
+    """Gold labels given as names or as integer ids into ``names``."""
+    return [names[int(v)] if str(v).isdigit() else str(v) for v in values]
+
+
+def sentiment(labeller: Labeller, texts: list[str], gold: pd.Series) -> dict[str, float]:
+    truth = label_names(gold, LABELS)
+    pred = [lab.sentiment or UNSCORED for lab in labeller.label(texts)]
+    return {
+        "macro_recall": recall_score(truth, pred, labels=list(LABELS), average="macro", zero_division=0),
+        "accuracy": float(np.mean([t == p for t, p in zip(truth, pred, strict=True)])),
+        "unscored": pred.count(UNSCORED),
+        "n": len(truth),
+    }
+
+
+def misinfo(labeller: Labeller, texts: list[str], gold: pd.Series) -> dict[str, float]:
+    truth = label_names(gold, ("real", "fake"))
+    labels = labeller.label(texts)
+    pred = [UNSCORED if lab.misinfo_score is None else ("fake" if lab.misinfo_score >= 0.5 else "real")
+            for lab in labels]
+    scores = np.array([np.nan if lab.misinfo_score is None else lab.misinfo_score for lab in labels])
+    out = {"weighted_f1": f1_score(truth, pred, labels=["real", "fake"], average="weighted", zero_division=0)}
+    if set(truth) == {"real", "fake"}:
+        from sklearn.metrics import roc_auc_score
+
+        ok = ~np.isnan(scores)
+        out["auc"] = roc_auc_score(np.array(truth)[ok] == "fake", scores[ok])
+    flagged = np.nan_to_num(scores) >= 0.5
+    return out | {"flagged_rate": float(flagged.mean()), "unscored": pred.count(UNSCORED), "n": len(truth)}
+
+
+def ranking_metrics(ranked: list[list[str]], gold: list[set[str]], ks: Sequence[int] = (1, 3, 5, 10)) -> dict:
+    """trec_eval-style MAP@k (precision at each relevant rank <= k, divided by the number relevant) and MRR."""
+    out: dict[str, float] = {}
+    for k in ks:
+        aps = []
+        for ids, rel in zip(ranked, gold, strict=True):
+            hits = [i for i, c in enumerate(ids[:k], 1) if c in rel]
+            aps.append(sum((n + 1) / r for n, r in enumerate(hits)) / len(rel))
+        out[f"map@{k}"] = float(np.mean(aps))
+    out["mrr"] = float(np.mean([next((1 / r for r, c in enumerate(ids, 1) if c in rel), 0.0)
+                                for ids, rel in zip(ranked, gold, strict=True)]))
+    out["n"] = len(gold)
+    return out
+
+
+def rank_claims(labeller: Labeller, texts: list[str], top: int) -> list[list[tuple[str, float]]]:
+    """Every query re-ranked (no gate), best first: [(claim id, match probability)]."""
+    from .text import retrieval_text
+
+    queries = [retrieval_text(t) for t in texts]
+    found = match(labeller.claim_index, labeller.model_set.reranker, labeller.reranking, queries,
+                  labeller.embed(texts), k=max(top, labeller.reranking.k), gated=False)
+    return [[(labeller.claim_index.claims[m.claim_index].claim_id, m.score) for m in row[:top]] for row in found]
+
+
+def claims(labeller: Labeller, texts: list[str], gold: pd.Series) -> dict[str, float]:
+    ranked = [[cid for cid, _ in row] for row in rank_claims(labeller, texts, 10)]
+    return ranking_metrics(ranked, [set(g.split(";")) for g in gold])
+
+
+def topics(labeller: Labeller, texts: list[str], gold: pd.Series) -> dict[str, float]:
+    """Macro-F1 over topics of the multi-label assignment (a post's gold set is its one target)."""
+    names = [t.name for t in labeller._topics]
+    assigned = [lab.topics for lab in labeller.label(texts)]
+    f1s = {}
+    for name in names:
+        truth = np.array([g == name for g in gold])
+        pred = np.array([name in a for a in assigned])
+        f1s[f"f1_{name}"] = f1_score(truth, pred, zero_division=0)
+    top1 = [max(a, key=a.get) if a else UNSCORED for a in assigned]
+    return {"macro_f1": float(np.mean(list(f1s.values()))), **f1s,
+            "top1_accuracy": float(np.mean([t == g for t, g in zip(top1, gold, strict=True)])),
+            "other_rate": float(np.mean(["other" in a for a in assigned])), "n": len(gold)}
+

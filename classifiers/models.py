@@ -1,0 +1,67 @@
+"""Where the models live, how each is rebuilt, and loading each of them once."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .runtime import OnnxModel, check_folder
+
+DEFAULT_DIR = Path(__file__).resolve().parent / "models"
+
+# folder -> the command that builds it (shown in ModelMissing)
+BUILD = {
+    "encoder": "python training/export_encoder.py",
+    "textcls": "python training/train_textcls.py && python training/calibrate_misinfo.py",
+    "reranker": "python training/train_reranker.py",
+}
+LANGID = "py3langid"
+
+
+class ModelSet:
+    def __init__(self, models_dir: Path | None = None) -> None:
+        self.root = Path(models_dir) if models_dir is not None else DEFAULT_DIR
+
+    def check(self) -> None:
+        for folder, build in BUILD.items():
+            check_folder(self.root / folder, build)
+
+    def _load(self, folder: str) -> OnnxModel:
+        return OnnxModel(self.root / folder, BUILD[folder])
+
+    @cached_property
+    def encoder(self) -> OnnxModel:
+        return self._load("encoder")
+
+    @cached_property
+    def textcls(self) -> OnnxModel:
+        return self._load("textcls")
+
+    @cached_property
+    def reranker(self) -> OnnxModel:
+        return self._load("reranker")
+
+    @cached_property
+    def domain_centroids(self) -> np.ndarray:
+        path = self.root / "textcls" / "domain.json"
+        return np.asarray(json.loads(path.read_text())["centroids"], dtype=np.float32)
+
+    def _tag(self, folder: str) -> str:
+        config = json.loads((self.root / folder / "config.json").read_text())
+        return f"{config['name']}@{config['version']}"
+
+    def tags(self) -> dict[str, str]:
+        from importlib.metadata import version
+
+        enc, cls, rr = self._tag("encoder"), self._tag("textcls"), self._tag("reranker")
+        return {
+            "lang": f"{LANGID}@{version(LANGID)}",
+            "sentiment": cls,
+            "topics": enc,
+            "misinfo": f"{cls}+{enc}",
+            "claims": f"{rr}+{enc}",
+            "embedding": enc,
+        }

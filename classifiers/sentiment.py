@@ -1,0 +1,29 @@
+"""Sentiment from the text classifier's first head.
+
+Decision rule for macro-averaged recall (the TweetEval metric): argmax of p(label | text) / p(label) with the
+training prior, i.e. logits minus log-prior. The reported score is the probability of the chosen label after
+that adjustment (the probability under equal class priors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+LABELS = ("negative", "neutral", "positive")
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def sentiment_labels(logits: np.ndarray, config: dict[str, Any]) -> list[tuple[str, float]]:
+    """(label, score) per row."""
+    labels: Sequence[str] = config.get("labels", LABELS)
+    log_prior = np.asarray(config.get("log_prior", np.zeros(len(labels))), dtype=np.float32)
+    probs = softmax(logits - float(config.get("prior_weight", 1.0)) * log_prior)
+    best = probs.argmax(axis=-1)
+    return [(labels[k], round(float(probs[i, k]), 4)) for i, k in enumerate(best)]
