@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 
+import orjson
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -81,7 +82,7 @@ class Post:
     raw: Any = None
 
     def raw_json(self) -> str | None:
-        return None if self.raw is None else json.dumps(self.raw, ensure_ascii=False, default=str)
+        return None if self.raw is None else to_json(self.raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,14 @@ class WatchMatcher:
             for name, pattern, accounts in self._rules
             if (pattern is not None and pattern.search(text)) or (handle and handle in accounts)
         )
+
+
+def to_json(value: Any) -> str:
+    """JSON text of a raw payload; orjson for speed, the standard library for what orjson refuses (huge ints)."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def utc(value: datetime) -> datetime:

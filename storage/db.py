@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 
 from collectors.base import Batch, Claim, Post
@@ -61,6 +62,12 @@ UPSERT_POSTS = (
 )
 
 
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+    """The first row, with the result fully consumed (DuckDB 2 refuses new work while a result is unfinished)."""
+    rows = con.execute(sql, params).fetchall()
+    return rows[0] if rows else None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -69,20 +76,20 @@ def naive_utc(value: datetime) -> datetime:
     return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
 
 
+_PLAIN = ("platform", "post_id", "url", "author_id", "author_handle", "text", "lang", "like_count", "repost_count",
+          "reply_count", "quote_count", "reply_to_id", "repost_of_id", "quote_of_id")
+
+
 def posts_table(posts: Sequence[Post], source: str, collected_at: datetime) -> pa.Table:
-    """Posts as an Arrow table; the last copy of a repeated (platform, post_id) wins (an edit)."""
+    """Posts as an Arrow table, column by column; the last copy of a repeated (platform, post_id) wins (an edit)."""
     unique = list({(p.platform, p.post_id): p for p in posts}.values())
-    columns: dict[str, list[Any]] = {name: [] for name in POST_SCHEMA.names}
-    for p in unique:
-        for name in ("platform", "post_id", "url", "author_id", "author_handle", "text", "lang",
-                     "like_count", "repost_count", "reply_count", "quote_count",
-                     "reply_to_id", "repost_of_id", "quote_of_id"):
-            columns[name].append(getattr(p, name))
-        columns["created_at"].append(naive_utc(p.created_at))
-        columns["watches"].append(list(p.watches))
-        columns["raw"].append(p.raw_json())
-    columns["collected_at"] = [collected_at] * len(unique)
+    columns: dict[str, Any] = {name: [getattr(p, name) for p in unique] for name in _PLAIN}
+    created = pd.to_datetime([p.created_at for p in unique], utc=True).tz_localize(None)  # any offset -> UTC
+    columns["created_at"] = pa.array(created, pa.timestamp("us"))
+    columns["collected_at"] = pa.array([collected_at] * len(unique), pa.timestamp("us"))
     columns["source"] = [source] * len(unique)
+    columns["watches"] = [list(p.watches) for p in unique]
+    columns["raw"] = [p.raw_json() for p in unique]
     return pa.table(columns, schema=POST_SCHEMA)
 
 
@@ -158,12 +165,7 @@ class Database:
         table = posts_table(batch.posts, source, now)
 
         def run(con: duckdb.DuckDBPyConnection) -> WriteResult:
-            if table.num_rows:
-                con.register("batch", table)
-                try:
-                    con.execute(UPSERT_POSTS)
-                finally:
-                    con.unregister("batch")
+            self._upsert_posts(con, table)
             deleted = self._delete_posts(con, batch.deleted)
             self._quarantine(con, source, now, batch)
             self._upsert_claims(con, batch.claims, now)
@@ -175,6 +177,20 @@ class Database:
 
         return self.write(run)
 
+    def write_posts_table(self, table: pa.Table) -> None:
+        """Bulk path for imports and benchmarks: an Arrow table already in POST_SCHEMA, upserted in one transaction."""
+        self.write(lambda con: self._upsert_posts(con, table.cast(POST_SCHEMA)))
+
+    @staticmethod
+    def _upsert_posts(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+        if not table.num_rows:
+            return
+        con.register("batch", table)
+        try:
+            con.execute(UPSERT_POSTS)
+        finally:
+            con.unregister("batch")
+
     @staticmethod
     def _delete_posts(con: duckdb.DuckDBPyConnection, keys: Sequence[tuple[str, str]]) -> int:
         if not keys:
@@ -182,9 +198,7 @@ class Database:
         gone = pa.table({"platform": [k[0] for k in keys], "post_id": [k[1] for k in keys]})
         con.register("gone", gone)
         try:
-            row = con.execute(
-                "DELETE FROM posts WHERE (platform, post_id) IN (SELECT (platform, post_id) FROM gone)"
-            ).fetchone()
+            row = one(con, "DELETE FROM posts WHERE (platform, post_id) IN (SELECT (platform, post_id) FROM gone)")
         finally:
             con.unregister("gone")
         return int(row[0]) if row else 0
@@ -233,15 +247,13 @@ class Database:
             con.unregister("bad")
 
     def get_cursor(self, source: str) -> str | None:
-        row = self.reader().execute("SELECT cursor FROM cursors WHERE source = ?", [source]).fetchone()
+        row = one(self.reader(), "SELECT cursor FROM cursors WHERE source = ?", [source])
         return None if row is None else row[0]
 
     def start_run(self, source: str, job: str) -> int:
         def run(con: duckdb.DuckDBPyConnection) -> int:
-            row = con.execute(
-                "INSERT INTO runs (source, job, started_at, status) VALUES (?, ?, ?, 'running') RETURNING run_id",
-                [source, job, utcnow()],
-            ).fetchone()
+            row = one(con, "INSERT INTO runs (source, job, started_at, status) VALUES (?, ?, ?, 'running') "
+                      "RETURNING run_id", [source, job, utcnow()])
             assert row is not None
             return int(row[0])
 
@@ -282,11 +294,12 @@ class Database:
     def abandon_unfinished_runs(self) -> int:
         """Runs left 'running' by a crash are marked so on start (their writes were rolled back whole)."""
         row = self.write(
-            lambda con: con.execute(
+            lambda con: one(
+                con,
                 "UPDATE runs SET status = 'interrupted', finished_at = ?, "
                 "error = 'the engine stopped before this run finished; its partial batch was rolled back' "
                 "WHERE status = 'running'",
                 [utcnow()],
-            ).fetchone()
+            )
         )
         return int(row[0]) if row else 0

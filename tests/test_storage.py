@@ -1,3 +1,4 @@
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -86,7 +87,7 @@ def test_columns_are_normalised(fresh_db):
         "SELECT created_at, watches, url, reply_to_id, source, raw FROM posts"
     ).fetchone()
     assert row[0] == datetime(2026, 5, 1, 12) and row[1] == ["covid", "vax"]
-    assert row[2:5] == ("https://e/1", "0", "src") and row[5] == '{"i": 1}'
+    assert row[2:5] == ("https://e/1", "0", "src") and json.loads(row[5]) == {"i": 1}
 
 
 def test_run_log_and_interrupted_runs(fresh_db):

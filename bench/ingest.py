@@ -1,0 +1,76 @@
+"""Posts/s written through the storage write path (Post records -> Arrow -> DuckDB upsert), 1M synthetic posts.
+
+Run: .venv/bin/python bench/ingest.py   (fixed seed; prints one figure)
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from collectors.base import Batch, Post
+from storage.db import Database
+
+TOTAL, BATCH = 1_000_000, 50_000
+WORDS = [
+    "the",
+    "county",
+    "water",
+    "vaccine",
+    "clinic",
+    "line",
+    "test",
+    "site",
+    "mask",
+    "rumour",
+    "school",
+    "bus",
+    "road",
+    "closed",
+    "open",
+    "today",
+]
+
+
+def synthetic(start: int, rng: random.Random) -> list[Post]:
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    return [
+        Post(
+            platform=rng.choice(("x", "bluesky", "mastodon", "reddit")),
+            post_id=str(i),
+            text=" ".join(rng.choices(WORDS, k=14)),
+            created_at=base + timedelta(seconds=i),
+            author_id=f"u{rng.randrange(50_000)}",
+            author_handle=f"user{rng.randrange(50_000)}",
+            lang="en",
+            watches=("covid-19",),
+            like_count=rng.randrange(100),
+            raw={"id": i},
+        )
+        for i in range(start, start + BATCH)
+    ]
+
+
+def main() -> None:
+    rng = random.Random(42)
+    batches = [synthetic(s, rng) for s in range(0, TOTAL, BATCH)]
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(Path(tmp) / "bench.duckdb")
+        started = time.perf_counter()
+        for n, posts in enumerate(batches):
+            db.write_batch("bench", Batch(posts, f"cursor-{n}"))
+        elapsed = time.perf_counter() - started
+        stored = db.reader().execute("SELECT count(*) FROM posts").fetchone()
+        db.close()
+    assert stored == (TOTAL,)
+    print(f"ingest: {TOTAL / elapsed:,.0f} posts/s ({TOTAL:,} posts in {elapsed:.1f} s, batches of {BATCH:,})")
+
+
+if __name__ == "__main__":
+    main()
