@@ -24,9 +24,12 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 import settings as settings_module
+from classifiers.errors import ClassifierError
 from collectors import registry
 from collectors.base import Batch, Collector, CollectorError, Watch, WatchMatcher
 from collectors.replay import ReplayCollector
+from dashboard import users_cli
+from dashboard.auth import AuthError
 from settings import Settings, SettingsError
 from storage.client import TOKEN_ENV, URL_ENV, ServiceError, StorageClient
 from storage.db import Database, StorageError, naive_utc
@@ -81,9 +84,15 @@ class Engine:
                 self.collectors[name] = registry.build(name, source, self.context)
             except (CollectorError, SettingsError) as e:
                 self.broken[name] = str(e)  # one bad source never stops the others; shown in the run log
+        self.label_job = self._label_job() if s.classify.enabled else None
         self._stopping = threading.Event()
         self.scheduler: BackgroundScheduler | None = None
         self.service: Service | None = None
+
+    def _label_job(self) -> Any:
+        from classifiers.job import LabelJob  # loads ONNX Runtime: only when labelling is on
+
+        return LabelJob(self.db, self.settings, lambda: self.clock()[0])
 
     def clock(self) -> tuple[datetime, bool]:
         """Now, as naive UTC; a demo replay with `drives_clock` supplies a simulated clock."""
@@ -131,6 +140,8 @@ class Engine:
         """(job id, function, interval seconds) for every scheduled job."""
         found = [(f"collect:{name}", _bound(self.collect, name), self.settings.sources[name].every_seconds)
                  for name in (*self.collectors, *self.broken)]
+        if self.label_job is not None:
+            found.append(("classify", self.label_job.run, self.settings.classify.every_seconds))
         return found
 
     def start(self, serve: bool = True) -> None:
@@ -138,7 +149,7 @@ class Engine:
             token = service_token(self.settings)
             server = self.settings.server
             app = create_app(self.db, token, self.clock, server.sql_row_limit, server.sql_timeout_seconds,
-                             info=public_info(self.settings))
+                             info=public_info(self.settings), snapshot_dir=self.settings.db_path.parent / "snapshots")
             self.service = Service(app, server.host, server.port)
             self.service.start()
         self.db.lock_down()
@@ -168,6 +179,8 @@ def public_info(s: Settings) -> dict[str, Any]:
         "watches": [w.name for w in s.watches],
         "topics": [t.name for t in s.topics],
         "sources": {name: src.kind for name, src in s.sources.items()},
+        "sql_row_limit": s.server.sql_row_limit,
+        "sql_timeout_seconds": s.server.sql_timeout_seconds,
     }
 
 
@@ -206,6 +219,9 @@ def cmd_engine(s: Settings, args: argparse.Namespace) -> int:
 
 
 def start_dashboard(s: Settings) -> subprocess.Popen[bytes]:
+    first_admin = users_cli.first_admin_line(s)
+    if first_admin:
+        print(first_admin, flush=True)
     env = {**os.environ, URL_ENV: service_url(s), TOKEN_ENV: service_token(s),
            "CIVICRADAR_SETTINGS": str(s.file)}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
@@ -266,6 +282,7 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "dashboard": (cmd_dashboard, "start the dashboard alone, against a running engine"),
     "collect": (cmd_collect, "run one source now, without the engine"),
     "status": (cmd_status, "sources, last runs and counts"),
+    "users": (users_cli.run, "dashboard users: list, add, role, disable, enable, reset-password, remove"),
 }
 
 
@@ -281,6 +298,11 @@ def parser() -> argparse.ArgumentParser:
         if name == "collect":
             cmd.add_argument("--source", required=True, help="the source's name in settings.toml")
             cmd.add_argument("--once", action="store_true", help="one run, then exit")
+        if name == "users":
+            users_cli.add_arguments(cmd)
+    from classifiers.cli import add_commands
+
+    add_commands(sub)  # classify, match-claims, evaluate
     return p
 
 
@@ -291,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         return int(args.func(args))
-    except (SettingsError, StorageError, ServiceError) as e:
+    except (SettingsError, StorageError, ServiceError, AuthError, ClassifierError) as e:
         print(f"civicradar: {e}", file=sys.stderr)
         return 2
 

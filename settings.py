@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -81,23 +81,153 @@ class DashboardSettings(StrictModel):
     host: str = "127.0.0.1"
     port: int = Field(8501, ge=0, le=65535)
     refresh_seconds: float = Field(5.0, gt=0)
+    users_file: Path = Path("data/users.yaml")
+    session_minutes: float = Field(480.0, gt=0)
+    signin_attempts: int = Field(5, gt=0)
+    signin_window_minutes: float = Field(15.0, gt=0)
+    sso_provider: str = ""
+    sso_default_role: Literal["", "viewer", "comms", "analyst", "admin"] = ""
+    handles_roles: tuple[Literal["viewer", "comms", "analyst", "admin"], ...] = ("comms", "analyst", "admin")
 
 
 class ClassifySettings(StrictModel):
     enabled: bool = True
     every_seconds: float = Field(30.0, gt=0)
     batch_size: int = Field(512, gt=0)
+    max_seconds_per_run: float = Field(20.0, gt=0)
+    rematch_days: float = Field(7.0, ge=0)
+    embedding_days: float = Field(14.0, ge=0)
+
+
+Severity = Literal["low", "medium", "high"]
+
+
+class VolumeRule(StrictModel):
+    """Posts per watch / topic in the last window against the same hour on past weeks (or days)."""
+
+    enabled: bool = True
+    window_minutes: int = Field(60, gt=0)
+    min_posts: int = Field(20, gt=0)
+    baseline_floor: float = Field(5.0, gt=0)
+    weeks: int = Field(4, ge=0)
+    min_weeks: int = Field(2, gt=0)
+    days: int = Field(7, gt=0)
+    min_z: float = Field(5.0, ge=0)
+    medium_ratio: float = Field(3.0, gt=1)
+    high_ratio: float = Field(5.0, gt=1)
+
+
+class SentimentRule(StrictModel):
+    """The negative share of a watch / topic in the last window against its share over the baseline hours."""
+
+    enabled: bool = True
+    window_minutes: int = Field(60, gt=0)
+    baseline_hours: int = Field(168, gt=0)
+    min_labelled: int = Field(20, gt=0)
+    min_z: float = Field(4.0, ge=0)
+    medium_rise: float = Field(0.20, gt=0, lt=1)
+    high_rise: float = Field(0.35, gt=0, lt=1)
+
+
+class NarrativeRule(StrictModel):
+    """Clusters of near-duplicate / semantically similar posts that grow faster than the overall volume."""
+
+    enabled: bool = True
+    window_minutes: int = Field(60, gt=0)
+    min_posts: int = Field(15, gt=0)
+    min_accounts: int = Field(8, gt=0)
+    min_growth: float = Field(3.0, gt=1)
+    high_posts: int = Field(45, gt=0)
+    text_similarity: float = Field(0.3, gt=0, le=1)
+    embedding_similarity: float = Field(0.85, gt=0, le=1)
+    max_posts: int = Field(20_000, gt=0)
+
+
+class ClaimRule(StrictModel):
+    """Posts matching a claim rated false, counted in the last window and growing."""
+
+    enabled: bool = True
+    window_minutes: int = Field(60, gt=0)
+    baseline_hours: int = Field(24, gt=0)
+    min_posts: int = Field(10, gt=0)
+    high_posts: int = Field(25, gt=0)
+    min_ratio: float = Field(3.0, gt=1)
+    min_match_score: float = Field(0.5, ge=0, le=1)
+    lexical_min_shared: int = Field(3, gt=0)
+    lexical_min_fraction: float = Field(0.5, gt=0, le=1)
+    false_ratings: tuple[str, ...] = ("false", "mostly false", "partly false", "misleading", "pants on fire",
+                                      "fake", "incorrect", "unproven")
+
+
+class CoordinationRule(StrictModel):
+    """Many distinct accounts posting the same text or link within a short window (evidence, not a verdict)."""
+
+    enabled: bool = True
+    window_minutes: int = Field(15, gt=0)
+    min_accounts: int = Field(8, gt=1)
+    high_accounts: int = Field(20, gt=1)
+    min_chars: int = Field(30, ge=0)
+
+
+class WebhookSettings(StrictModel):
+    """One webhook: Slack- or Teams-compatible payloads, or plain JSON."""
+
+    name: str
+    url: str | SecretRef
+    format: Literal["slack", "teams", "json"] = "json"
+    min_severity: Severity = "medium"
+    kinds: tuple[str, ...] = ()
+    watches: tuple[str, ...] = ()
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
+class EmailRuleSettings(StrictModel):
+    """Alert emails to a list of addresses, for the alerts this rule selects."""
+
+    name: str
+    to: tuple[str, ...]
+    min_severity: Severity = "high"
+    kinds: tuple[str, ...] = ()
+    watches: tuple[str, ...] = ()
+
+
+class SmtpSettings(StrictModel):
+    host: str = "localhost"
+    port: int = Field(587, ge=0, le=65535)
+    starttls: bool = True
+    username: SecretRef | None = None
+    password: SecretRef | None = None
+    sender: str = "civicradar@localhost"
+    ca_file: Path | None = None
+    timeout_seconds: float = Field(10.0, gt=0)
 
 
 class AlertSettings(StrictModel):
     enabled: bool = True
     every_seconds: float = Field(60.0, gt=0)
+    step_minutes: int = Field(5, gt=0, le=60)
+    max_steps_per_pass: int = Field(36, gt=0)
+    cooldown_minutes: float = Field(120.0, ge=0)
+    topic_min_score: float = Field(0.5, ge=0, le=1)
+    dashboard_url: str = ""
+    notify_every_seconds: float = Field(30.0, gt=0)
+    retry_initial_seconds: float = Field(30.0, gt=0)
+    retry_max_seconds: float = Field(900.0, gt=0)
+    max_attempts: int = Field(50, gt=0)
+    volume: VolumeRule = VolumeRule()
+    sentiment: SentimentRule = SentimentRule()
+    narrative: NarrativeRule = NarrativeRule()
+    claims: ClaimRule = ClaimRule()
+    coordination: CoordinationRule = CoordinationRule()
+    webhooks: tuple[WebhookSettings, ...] = ()
+    emails: tuple[EmailRuleSettings, ...] = ()
 
 
 class DigestSettings(StrictModel):
     enabled: bool = False
     time: dt.time = dt.time(8, 0)
     recipients: tuple[str, ...] = ()
+    top: int = Field(5, gt=0)
 
 
 class RetentionSettings(StrictModel):
@@ -114,6 +244,7 @@ class Settings(StrictModel):
     classify: ClassifySettings = ClassifySettings()
     alerts: AlertSettings = AlertSettings()
     digest: DigestSettings = DigestSettings()
+    smtp: SmtpSettings = SmtpSettings()
     retention: RetentionSettings = RetentionSettings()
     watches: tuple[WatchSettings, ...] = ()
     topics: tuple[TopicSettings, ...] = ()
@@ -154,6 +285,13 @@ class Settings(StrictModel):
                 ref.get(f"sources.{name}.{key}")
         if self.server.token is not None:
             self.server.token.get("server.token")
+        for hook in self.alerts.webhooks:
+            if isinstance(hook.url, SecretRef):
+                hook.url.get(f"alerts.webhooks {hook.name}.url")
+        for key in ("username", "password"):
+            ref = getattr(self.smtp, key)
+            if ref is not None and (self.alerts.emails or self.digest.enabled):
+                ref.get(f"smtp.{key}")
 
 
 def load(path: Path | str = DEFAULT_PATH) -> Settings:

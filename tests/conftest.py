@@ -61,3 +61,11 @@ def service(seeded_db: Database) -> Iterator[tuple[StorageClient, Database]]:
     yield client, seeded_db
     client.close()
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Random tiny models in the real folder layout (built once per test session, a few seconds)."""
+    from classifiers.testing import build_tiny_models
+
+    return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))

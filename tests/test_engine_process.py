@@ -46,6 +46,8 @@ def engine_settings(tmp_path, write_settings):
         path = "db/civicradar.duckdb"
         [server]
         port = {port}
+        [classify]
+        enabled = false  # labelling has its own tests; this one is about collection and crashes
         [[watches]]
         name = "vaccines"
         keywords = ["vaccine"]

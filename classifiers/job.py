@@ -1,0 +1,110 @@
+"""The scheduled labelling job: posts without current labels -> the Labeller -> the labels table.
+
+Each run labels batches, newest posts first, until nothing is pending or its time budget is spent, and is
+recorded in the run log (source "classify"). Topic definitions and the claims table are part of the label
+versions, so editing a topic relabels topics and a new fact-check re-matches recent posts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from classifiers import Claim, Labeller, Labels, Topic
+from settings import Settings
+from storage import labels as store
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def topics_from(settings: Settings) -> tuple[Topic, ...]:
+    return tuple(Topic(t.name, t.description, t.examples, t.keywords) for t in settings.topics)
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+class LabelJob:
+    def __init__(self, db: Database, settings: Settings, clock: Callable[[], datetime],
+                 labeller: Labeller | None = None) -> None:
+        self.db, self.settings, self.clock = db, settings, clock
+        self.topics = topics_from(settings)
+        self.labeller = labeller or Labeller(topics=self.topics)
+        self._claims_version: str | None = None
+
+    def tags(self, claims_version: str) -> store.ModelTags:
+        m = self.labeller.models
+        return store.ModelTags(
+            sentiment=m["sentiment"],
+            topics=f"{m['topics']}#topics:{_digest([t.__dict__ for t in self.topics])}",
+            misinfo=f"{m['misinfo']}|{m['claims']}#claims:{_digest(claims_version)}",
+        )
+
+    def _refresh_claims(self) -> str:
+        version = store.claims_version(self.db)
+        if version != self._claims_version:
+            rows = store.claims(self.db).to_pylist()
+            self.labeller.set_claims([Claim(**row) for row in rows])
+            self._claims_version = version
+        return version
+
+    def run(self) -> int:
+        """One scheduled run; returns the number of posts labelled."""
+        run_id = self.db.start_run("classify", "classify")
+        cfg, done, started = self.settings.classify, 0, time.monotonic()
+        try:
+            while time.monotonic() - started < cfg.max_seconds_per_run:
+                tags = self.tags(self._refresh_claims())
+                since = self.clock() - timedelta(days=cfg.rematch_days)
+                batch = store.pending(self.db, tags, since, cfg.batch_size)
+                if not batch.num_rows:
+                    break
+                self._label(batch, tags)
+                done += batch.num_rows
+        except Exception as e:  # recorded on the dashboard, and the next run tries again
+            log.exception("classify: failed")
+            self.db.finish_run(run_id, "error", items=done, error=f"{type(e).__name__}: {e}")
+            return done
+        self.db.finish_run(run_id, "ok", items=done)
+        return done
+
+    def _label(self, batch: pa.Table, tags: store.ModelTags) -> None:
+        posts = batch.to_pylist()
+        results = self.labeller.label([p["text"] for p in posts], batch_size=64)
+        keep_vectors_after = self.clock() - timedelta(days=self.settings.classify.embedding_days)
+        rows = [label_row(p, r, tags) for p, r in zip(posts, results, strict=True)]
+        vectors = [
+            {"platform": p["platform"], "post_id": p["post_id"], "created_at": p["created_at"],
+             "model": self.labeller.models["embedding"], "vector": r.embedding.tolist()}
+            for p, r in zip(posts, results, strict=True)
+            if r.embedding is not None and p["created_at"] >= keep_vectors_after
+        ]
+        store.write(self.db, rows, vectors)
+
+
+def label_row(post: dict[str, Any], labels: Labels, tags: store.ModelTags) -> dict[str, Any]:
+    return {
+        "platform": post["platform"],
+        "post_id": post["post_id"],
+        "created_at": post["created_at"],
+        "lang": labels.lang,
+        "sentiment": labels.sentiment,
+        "sentiment_score": labels.sentiment_score,
+        "topics": [{"name": k, "score": float(v)} for k, v in labels.topics.items()],
+        "misinfo_score": labels.misinfo_score,
+        "matched_claim_id": labels.matched_claim_id,
+        "matched_claim_score": labels.matched_claim_score,
+        "misinfo_reason": labels.misinfo_reason,
+        "sentiment_model": tags.sentiment,
+        "topics_model": tags.topics,
+        "misinfo_model": tags.misinfo,
+    }

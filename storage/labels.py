@@ -1,0 +1,99 @@
+"""Labels and embeddings: which posts need (re)labelling, and writing what the models said.
+
+Each label column carries the model that produced it (`name@version`); a post is picked again when its
+sentiment or topic model differs from the running one, or, for posts newer than `rematch_since`, when its
+misinformation evidence was computed against another model or another version of the claims table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from storage.db import Database, one, utcnow
+
+LABEL_SCHEMA = pa.schema(
+    [
+        ("platform", pa.string()),
+        ("post_id", pa.string()),
+        ("created_at", pa.timestamp("us")),
+        ("lang", pa.string()),
+        ("sentiment", pa.string()),
+        ("sentiment_score", pa.float64()),
+        ("topics", pa.list_(pa.struct([("name", pa.string()), ("score", pa.float64())]))),
+        ("misinfo_score", pa.float64()),
+        ("matched_claim_id", pa.string()),
+        ("matched_claim_score", pa.float64()),
+        ("misinfo_reason", pa.string()),
+        ("sentiment_model", pa.string()),
+        ("topics_model", pa.string()),
+        ("misinfo_model", pa.string()),
+        ("labelled_at", pa.timestamp("us")),
+    ]
+)
+EMBEDDING_SCHEMA = pa.schema(
+    [
+        ("platform", pa.string()),
+        ("post_id", pa.string()),
+        ("created_at", pa.timestamp("us")),
+        ("model", pa.string()),
+        ("vector", pa.list_(pa.float32())),
+    ]
+)
+
+PENDING = """
+SELECT p.platform, p.post_id, p.created_at, p.text
+FROM posts p LEFT JOIN labels l USING (platform, post_id)
+WHERE l.post_id IS NULL
+   OR l.sentiment_model IS DISTINCT FROM $sentiment_model
+   OR l.topics_model IS DISTINCT FROM $topics_model
+   OR (l.misinfo_model IS DISTINCT FROM $misinfo_model AND p.created_at >= $rematch_since)
+ORDER BY l.post_id IS NULL DESC, p.created_at DESC
+LIMIT $limit
+"""
+
+
+@dataclass(frozen=True)
+class ModelTags:
+    sentiment: str
+    topics: str
+    misinfo: str
+
+
+def pending(db: Database, tags: ModelTags, rematch_since: datetime, limit: int) -> pa.Table:
+    """Posts without current labels, unlabelled ones first, newest first."""
+    params = {"sentiment_model": tags.sentiment, "topics_model": tags.topics, "misinfo_model": tags.misinfo,
+              "rematch_since": rematch_since, "limit": limit}
+    return db.reader().sql(PENDING, params=params).to_arrow_table()
+
+
+def claims_version(db: Database) -> str:
+    """Changes whenever a claim is added, edited or removed."""
+    row = one(db.reader(), "SELECT count(*), max(updated_at), sum(hash(claim_id, text)) FROM claims")
+    return "none" if row is None or row[0] == 0 else f"{row[0]}:{row[1]}:{row[2]}"
+
+
+def claims(db: Database) -> pa.Table:
+    return db.reader().sql("SELECT claim_id, text, rating, url, source FROM claims ORDER BY claim_id").to_arrow_table()
+
+
+def write(db: Database, labels: Sequence[dict[str, object]], embeddings: Sequence[dict[str, object]]) -> None:
+    """Labels and embeddings of one batch, in one transaction (a relabel replaces the old row)."""
+    now = utcnow()
+    label_rows = pa.Table.from_pylist([{**row, "labelled_at": now} for row in labels], schema=LABEL_SCHEMA)
+    vectors = pa.Table.from_pylist(list(embeddings), schema=EMBEDDING_SCHEMA)
+
+    def run(con: duckdb.DuckDBPyConnection) -> None:
+        for name, table, target in (("new_labels", label_rows, "labels"), ("new_vectors", vectors, "embeddings")):
+            if table.num_rows:
+                con.register(name, table)
+                try:
+                    con.execute(f"INSERT OR REPLACE INTO {target} BY NAME SELECT * FROM {name}")
+                finally:
+                    con.unregister(name)
+
+    db.write(run)

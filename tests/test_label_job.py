@@ -1,0 +1,82 @@
+"""The scheduled labelling job over a real database, with tiny random models."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import settings as settings_module
+from classifiers import Labeller
+from classifiers.job import LabelJob, topics_from
+from collectors.base import Batch, Claim
+from helpers import make_post
+from storage.db import Database
+
+NOW = datetime(2026, 11, 2)
+
+
+@pytest.fixture
+def job_factory(fresh_db, tiny_models_dir, write_settings):
+    def build(topics: str = 'description = "Getting a COVID-19 test"') -> LabelJob:
+        toml = f'[classify]\nbatch_size = 7\nembedding_days = 5\n[[topics]]\nname = "testing"\n{topics}\n'
+        s = settings_module.load(write_settings(toml))
+        return LabelJob(fresh_db, s, lambda: NOW, Labeller(topics_from(s), models_dir=tiny_models_dir))
+
+    return build
+
+
+def seed(db: Database) -> None:
+    start = NOW.replace(tzinfo=UTC) - timedelta(days=10)
+    posts = [make_post(i, when=start + timedelta(hours=6 * i)) for i in range(40)]
+    posts.append(make_post(99, text="Die Warteschlange am Testzentrum ist sehr lang heute", lang="de"))
+    db.write_batch("demo", Batch(posts, "c"))
+
+
+def labelled(db: Database) -> dict[str, tuple]:
+    rows = db.reader().execute("SELECT post_id, sentiment, sentiment_model, topics_model, misinfo_model FROM labels")
+    return {r[0]: r[1:] for r in rows.fetchall()}
+
+
+def test_every_post_is_labelled_once_with_its_models(fresh_db, job_factory):
+    seed(fresh_db)
+    job = job_factory()
+    assert job.run() == 41
+    rows = labelled(fresh_db)
+    assert len(rows) == 41
+    assert rows["1"][0] in {"negative", "neutral", "positive"}
+    assert rows["99"][0] is None  # German: stored unscored, never mis-scored
+    assert {r[1] for r in rows.values()} == {job.labeller.models["sentiment"]}
+    assert job.run() == 0  # nothing pending
+    vectors = fresh_db.reader().execute("SELECT count(*) FROM embeddings").fetchall()[0][0]
+    assert 0 < vectors < 41  # only posts newer than embedding_days keep their vector
+    runs = fresh_db.reader().execute("SELECT status, items FROM runs WHERE source = 'classify'").fetchall()
+    assert runs == [("ok", 41), ("ok", 0)]
+
+
+def test_editing_a_topic_relabels_topics(fresh_db, job_factory):
+    seed(fresh_db)
+    job_factory().run()
+    before = labelled(fresh_db)
+    job = job_factory('description = "Queues and opening hours of test sites"')
+    assert job.run() == 41
+    after = labelled(fresh_db)
+    assert all(after[k][2] != before[k][2] for k in after)
+
+
+def test_a_new_claim_rematches_recent_posts_only(fresh_db, job_factory):
+    seed(fresh_db)
+    job = job_factory()
+    job.run()
+    fresh_db.write_batch("rumours", Batch([], None, claims=[Claim("R1", "Salt water cures the virus")]))
+    rematched = job.run()
+    recent = fresh_db.reader().execute(
+        "SELECT count(*) FROM posts WHERE created_at >= ?", [NOW - timedelta(days=7)]).fetchall()[0][0]
+    assert rematched == recent and 0 < recent < 41
+
+
+def test_a_failing_model_is_recorded_not_raised(fresh_db, job_factory, monkeypatch):
+    seed(fresh_db)
+    job = job_factory()
+    monkeypatch.setattr(job.labeller, "label", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    assert job.run() == 0
+    status, error = fresh_db.reader().execute("SELECT status, error FROM runs WHERE source = 'classify'").fetchall()[0]
+    assert status == "error" and "boom" in error
