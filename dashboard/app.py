@@ -1,7 +1,32 @@
-"""CivicRadar dashboard: `streamlit run dashboard/app.py` (or `civicradar run`)."""
+"""CivicRadar dashboard: `streamlit run dashboard/app.py` (or `civicradar run`).
+
+Nobody sees a page before signing in, and a role's navigation holds only the pages it may open: a page that is
+not registered cannot be reached by URL either. `?wall=1` sizes charts and type for a wall screen.
+"""
 
 import streamlit as st
 
-st.set_page_config(page_title="CivicRadar", page_icon=":material/radar:", layout="wide")
-pages = [st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True)]
-st.navigation(pages).run()
+from dashboard.signin import gate, sign_out
+
+# (file, title, icon, capability needed)
+PAGES = [
+    ("pages/overview.py", "Overview", ":material/monitoring:", "read"),
+    ("pages/alerts.py", "Alerts", ":material/notifications_active:", "read"),
+    ("pages/narratives.py", "Narratives and fact-checks", ":material/fact_check:", "read"),
+    ("pages/explore.py", "Explore posts", ":material/search:", "read"),
+    ("pages/sources.py", "Sources", ":material/sensors:", "read"),
+    ("pages/sql.py", "SQL and exports", ":material/database:", "sql"),
+    ("pages/admin.py", "Admin", ":material/admin_panel_settings:", "admin"),
+]
+
+wall = st.query_params.get("wall") == "1"
+st.set_page_config(page_title="CivicRadar", page_icon=":material/radar:", layout="wide",
+                   initial_sidebar_state="collapsed" if wall else "auto")
+user = gate()
+allowed = [(f, title, icon) for f, title, icon, capability in PAGES if user.can(capability)]
+navigation = st.navigation([st.Page(f, title=title, icon=icon, default=i == 0)
+                            for i, (f, title, icon) in enumerate(allowed)])
+with st.sidebar:
+    st.caption(f"Signed in as **{user.name}** ({user.role})")
+    st.button("Sign out", on_click=sign_out, icon=":material/logout:")
+navigation.run()

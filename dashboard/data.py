@@ -1,13 +1,28 @@
-"""Small cached helpers every page shares: the service client and the engine's clock."""
+"""What every page shares: the service client, cached named queries, role-checked actions, settings.
+
+Pages get data only here (named queries through the storage service) and write only through `act`, which
+checks the signed-in user's role in this server process before the service is called.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import streamlit as st
 
+import settings as settings_module
+from dashboard.auth import Session
+from settings import Settings
+from storage.actions import ACTIONS
 from storage.client import TOKEN_ENV, URL_ENV, ServiceError, StorageClient
+
+SESSION_KEY = "civicradar_session"
 
 
 @st.cache_resource
@@ -32,6 +47,125 @@ def connect() -> StorageClient:
         st.info(f"The CivicRadar engine is not reachable: {e}")
         st.stop()
     return c
+
+
+@st.cache_resource
+def _settings(path: str, mtime: float) -> Settings:
+    return settings_module.load(path)
+
+
+def settings() -> Settings:
+    """The settings file the engine runs with (`CIVICRADAR_SETTINGS`, else ./settings.toml)."""
+    path = Path(os.environ.get("CIVICRADAR_SETTINGS", settings_module.DEFAULT_PATH)).resolve()
+    return _settings(str(path), path.stat().st_mtime if path.exists() else 0.0)
+
+
+def session() -> Session:
+    """The signed-in user; app.py admits no one else, so a page run without one stops here."""
+    current = st.session_state.get(SESSION_KEY)
+    if not isinstance(current, Session) or current.expired:
+        st.info("Please sign in.")
+        st.stop()
+    return current
+
+
+def require(capability: str) -> Session:
+    user = session()
+    if not user.can(capability):
+        st.error(f"Your role ({user.role}) does not allow this page.")
+        st.stop()
+    return user
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _info(url: str) -> dict[str, Any]:
+    return client().info()
+
+
+def info() -> dict[str, Any]:
+    return _info(os.environ.get(URL_ENV, ""))
+
+
+def now() -> tuple[datetime, bool]:
+    """The engine's clock, rounded down to the refresh interval so concurrent viewers share cached results."""
+    moment, simulated = client().clock()
+    step = max(int(info().get("refresh_seconds", 5)), 1)
+    return moment - timedelta(seconds=moment.second % step, microseconds=moment.microsecond), simulated
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=500)
+def _query(url: str, name: str, params: dict[str, Any]) -> pd.DataFrame:
+    return client().query(name, **params)
+
+
+def query(name: str, **params: Any) -> pd.DataFrame:
+    """A named query through the service, cached briefly (keyed by the service and the parameters)."""
+    return _query(os.environ.get(URL_ENV, ""), name, params)
+
+
+def available(name: str) -> bool:
+    """Whether the engine serves this named query (another area's module may not have landed yet)."""
+    return name in _query_names(os.environ.get(URL_ENV, ""))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _query_names(url: str) -> frozenset[str]:
+    return frozenset(client().queries())
+
+
+def act(name: str, /, **params: Any) -> dict[str, Any] | None:
+    """Take a named action as the signed-in user, if the role allows it; shows the outcome on failure."""
+    user = session()
+    action = ACTIONS.get(name)
+    if action is None or user.role not in action.roles:
+        st.error(f"Your role ({user.role}) may not {name.replace('_', ' ')}.")
+        return None
+    try:
+        result = client().action(name, user.username, **params)
+    except ServiceError as e:
+        st.error(f"Not done: {e}")
+        return None
+    _query.clear()
+    return result
+
+
+def run_sql(text: str, row_limit: int, timeout_seconds: float) -> tuple[pd.DataFrame, bool] | None:
+    """Analysts' read-only SQL as the signed-in user (role checked here); None with a message if refused."""
+    user = session()
+    if not user.can("sql"):
+        st.error(f"Your role ({user.role}) may not run SQL.")
+        return None
+    try:
+        return client().sql(text, user.username, row_limit=row_limit, timeout_seconds=timeout_seconds)
+    except ServiceError as e:
+        st.error(f"The query did not run: {e}")
+        return None
+
+
+def flash(message: str) -> None:
+    """Rerun so the page shows the new state, with `message` on top (see `show_flash`)."""
+    st.session_state["civicradar_flash"] = message
+    st.rerun()
+
+
+def show_flash() -> None:
+    if message := st.session_state.pop("civicradar_flash", None):
+        st.success(message)
+
+
+def pseudonymise(frame: pd.DataFrame, user: Session) -> pd.DataFrame:
+    """Replace author handles with stable pseudonyms for roles that do not need them (when configured)."""
+    s = settings()
+    if "author_handle" not in frame or not s.retention.pseudonymise_handles or user.role in s.dashboard.handles_roles:
+        return frame
+    key = os.environ.get(TOKEN_ENV, "").encode()
+
+    def alias(handle: object) -> object:
+        if not isinstance(handle, str) or not handle:
+            return handle
+        return "resident-" + hmac.new(key, handle.encode(), hashlib.sha256).hexdigest()[:8]
+
+    return frame.assign(author_handle=frame["author_handle"].map(alias))
 
 
 def clock_caption(now: datetime, simulated: bool) -> str:

@@ -23,9 +23,31 @@ class Action:
     params: Mapping[str, Param] = field(default_factory=dict)
     roles: frozenset[str] = frozenset({"admin"})  # roles allowed to take it (checked by the dashboard's server)
     doc: str = ""
+    audit: Callable[[dict[str, Any]], dict[str, Any]] = dict  # what the audit log keeps of the params
 
     def bind(self, name: str, given: Mapping[str, Any]) -> dict[str, Any]:
         return Query("", self.params).bind(name, given)
 
 
 ACTIONS: dict[str, Action] = {}
+
+
+def _register_area_actions() -> None:
+    """Area modules in `storage.queries.AREA_MODULES` may define `actions() -> dict[str, Action]`.
+
+    A function, not a dict, so an area module never imports this module while it is still initialising.
+    """
+    import importlib
+
+    from storage.queries import AREA_MODULES
+
+    for module in AREA_MODULES:
+        area = importlib.import_module(module)
+        found: dict[str, Action] = area.actions() if hasattr(area, "actions") else {}
+        clash = set(found) & set(ACTIONS)
+        if clash:
+            raise RuntimeError(f"{module} redefines actions {sorted(clash)}")
+        ACTIONS.update(found)
+
+
+_register_area_actions()

@@ -41,12 +41,27 @@ class StorageClient:
         body = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in params.items()}
         return _frame(self._post(f"/v1/query/{name}", body))
 
-    def sql(self, sql: str, actor: str) -> tuple[pd.DataFrame, bool]:
-        """Read-only SQL; returns the rows and whether they were cut at the row limit."""
-        response = self._post("/v1/sql", {"sql": sql, "actor": actor})
+    def sql(self, sql: str, actor: str, row_limit: int | None = None,
+            timeout_seconds: float | None = None) -> tuple[pd.DataFrame, bool]:
+        """Read-only SQL; returns the rows and whether they were cut at the row limit.
+
+        `row_limit` and `timeout_seconds` can only lower the service's own limits.
+        """
+        body = {"sql": sql, "actor": actor, "row_limit": row_limit, "timeout_seconds": timeout_seconds}
+        response = self._post("/v1/sql", body)
         return _frame(response), response.headers.get("x-truncated") == "true"
 
-    def action(self, name: str, actor: str, **params: Any) -> dict[str, Any]:
+    def snapshot(self, actor: str) -> dict[str, Any]:
+        """Ask the engine to write a consistent Parquet snapshot of every table; returns where and what."""
+        result: dict[str, Any] = self._post("/v1/snapshot", {"actor": actor}, accept="application/json").json()
+        return result
+
+    def queries(self) -> dict[str, Any]:
+        """The named queries the engine serves, with their parameters."""
+        data: dict[str, Any] = self._get("/v1/queries")
+        return data
+
+    def action(self, name: str, actor: str, /, **params: Any) -> dict[str, Any]:
         result: dict[str, Any] = self._post(f"/v1/actions/{name}", {"actor": actor, "params": params},
                                             accept="application/json").json()
         return result

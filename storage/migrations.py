@@ -114,6 +114,30 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "005_dashboard",
+        """
+        -- analysts' saved read-only SQL queries, downloadable from the dashboard
+        CREATE TABLE saved_views (
+            name        VARCHAR PRIMARY KEY,
+            sql         VARCHAR NOT NULL,
+            description VARCHAR,
+            owner       VARCHAR NOT NULL,
+            updated_at  TIMESTAMP NOT NULL
+        );
+        -- staff marking a post's label wrong (Explore page); input for evaluating and retraining classifiers
+        CREATE TABLE label_feedback (
+            platform      VARCHAR NOT NULL,
+            post_id       VARCHAR NOT NULL,
+            label         VARCHAR NOT NULL,  -- sentiment | topics | misinfo | claim_match | lang
+            verdict       VARCHAR NOT NULL,  -- wrong
+            correct_value VARCHAR,
+            note          VARCHAR,
+            actor         VARCHAR NOT NULL,
+            created_at    TIMESTAMP NOT NULL
+        );
+        """,
+    ),
 ]
 
 

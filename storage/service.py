@@ -8,6 +8,7 @@ Routes (all but /health need `Authorization: Bearer <token>`):
   POST /v1/query/{name}           JSON body of parameters; Arrow IPC stream if Accept asks for it, else JSON
   POST /v1/sql                    {"sql": "..."}: analysts' read-only SQL (row and time limits)
   POST /v1/actions/{name}         {"actor": "...", "params": {...}}: one named write, audited
+  POST /v1/snapshot               {"actor": "..."}: a consistent Parquet copy of every table (storage.snapshot)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -34,6 +36,7 @@ from storage import sandbox
 from storage.actions import ACTIONS
 from storage.db import Database
 from storage.queries import QUERIES, QueryError
+from storage.snapshot import write_snapshot
 
 log = logging.getLogger(__name__)
 ARROW = "application/vnd.apache.arrow.stream"
@@ -79,7 +82,7 @@ class TokenAuth(BaseHTTPMiddleware):
 
 def create_app(db: Database, token: str, clock: Callable[[], tuple[datetime, bool]],
                sql_row_limit: int = 10_000, sql_timeout: float = 10.0,
-               info: dict[str, Any] | None = None) -> Starlette:
+               info: dict[str, Any] | None = None, snapshot_dir: Path | None = None) -> Starlette:
     def health(request: Request) -> Response:
         return json_response({"ok": True})
 
@@ -106,8 +109,10 @@ def create_app(db: Database, token: str, clock: Callable[[], tuple[datetime, boo
     async def sql(request: Request) -> Response:
         body = await _body(request)
         text, actor = str(body.get("sql", "")), str(body.get("actor", "service"))
+        rows = min(int(body.get("row_limit") or sql_row_limit), sql_row_limit)  # a client may only lower limits
+        seconds = min(float(body.get("timeout_seconds") or sql_timeout), sql_timeout)
         try:
-            result = await _in_thread(lambda: sandbox.run(db, text, sql_row_limit, sql_timeout))
+            result = await _in_thread(lambda: sandbox.run(db, text, max(rows, 1), seconds))
         finally:
             db.audit(actor, "sql", {"sql": text[:10_000]})
         return table_response(request, result.table, {"x-truncated": str(result.truncated).lower()})
@@ -120,8 +125,17 @@ def create_app(db: Database, token: str, clock: Callable[[], tuple[datetime, boo
         actor = str(body.get("actor") or "")
         if not actor:
             return json_response({"error": "an action needs the acting user ('actor')"}, 400)
-        params = ACTIONS[name].bind(name, body.get("params") or {})
-        result = await _in_thread(lambda: db.run_action(name, ACTIONS[name].fn, actor, params))
+        chosen = ACTIONS[name]
+        params = chosen.bind(name, body.get("params") or {})
+        result = await _in_thread(lambda: db.run_action(name, chosen.fn, actor, params, chosen.audit(params)))
+        return json_response(result)
+
+    async def snapshot(request: Request) -> Response:
+        actor = str((await _body(request)).get("actor") or "")
+        if snapshot_dir is None or not actor:
+            return json_response({"error": "snapshots need a snapshot folder (engine) and an 'actor'"}, 400)
+        result = await _in_thread(lambda: write_snapshot(db, snapshot_dir))
+        db.audit(actor, "snapshot", {"path": result["path"]})
         return json_response(result)
 
     routes = [
@@ -132,6 +146,7 @@ def create_app(db: Database, token: str, clock: Callable[[], tuple[datetime, boo
         Route("/v1/query/{name}", query, methods=["POST"]),
         Route("/v1/sql", sql, methods=["POST"]),
         Route("/v1/actions/{name}", action, methods=["POST"]),
+        Route("/v1/snapshot", snapshot, methods=["POST"]),
     ]
     return Starlette(
         routes=routes,

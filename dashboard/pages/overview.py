@@ -1,59 +1,54 @@
-"""Overview: live volume by source and watch, refreshing itself without reloading the page."""
+"""Overview: live tiles, volume and mood per watch or topic, rising topics and claims; refreshes in place."""
 
-from datetime import timedelta
-
-import altair as alt
 import streamlit as st
 
-from dashboard.data import clock_caption, connect
+from dashboard import charts, live
+from dashboard.data import clock_caption, connect, info, now, require
 
-client = connect()
-info = client.info()
-st.title(f"{info.get('agency', 'CivicRadar')}: overview")
-hours = st.segmented_control("Window", [6, 24, 72], default=24, format_func=lambda h: f"last {h} h")
-bucket = {6: 15, 24: 60, 72: 180}[hours or 24]
+require("read")
+connect()
+meta = info()
+wall = st.query_params.get("wall") == "1"
+height = 420 if wall else 300
+st.title(f"{meta.get('agency', 'CivicRadar')}: overview")
+pick_window, pick_series = st.columns([1, 1])
+hours = pick_window.segmented_control("Window", [6, 24, 72], default=24, format_func=lambda h: f"last {h} h") or 24
+by = pick_series.segmented_control("Break down by", ["watch", "topic"], default="watch") or "watch"
 
 
-@st.fragment(run_every=info.get("refresh_seconds", 5))
-def live() -> None:
-    now, simulated = client.clock()
-    since = now - timedelta(hours=hours or 24)
-    st.caption(clock_caption(now, simulated))
-    last_hour = client.query("window_totals", since=now - timedelta(hours=1), until=now)
-    day = client.query("window_totals", since=since, until=now)
-    tiles = st.columns(3)
-    tiles[0].metric("Posts in the last hour", int(last_hour["posts"].iloc[0]))
-    tiles[1].metric(f"Posts in the last {hours} h", int(day["posts"].iloc[0]))
-    tiles[2].metric("Distinct authors", int(day["authors"].iloc[0]))
-    volume = client.query("volume", since=since, until=now, bucket_minutes=bucket)
-    if volume.empty:
-        st.info("No posts in this window yet. Sources run on their schedules; see `civicradar status`.")
+@st.fragment(run_every=meta.get("refresh_seconds", 5))
+def live_view() -> None:
+    moment, simulated = now()
+    st.caption(clock_caption(moment, simulated))
+    live.tiles(moment)
+    since, bucket = live.window(moment, hours)
+    frame = live.breakdown(by, since, moment, bucket)
+    if frame.empty:
+        st.info("No posts in this window yet. Sources run on their schedules; see the Sources page.")
         return
+    volume, mood = st.columns([3, 2])
+    volume.subheader(f"Volume by {by}")
+    volume.altair_chart(charts.styled(charts.volume(frame, "series", height), wall), width="stretch")
+    mood.subheader("Sentiment")
+    mood.altair_chart(charts.styled(charts.sentiment_share(frame, height), wall), width="stretch")
+    if (frame["sentiment"] != "unscored").any():
+        st.subheader(f"Where the mood is negative, by {by}")
+        st.altair_chart(charts.styled(charts.mood_heatmap(frame, "series"), wall), width="stretch")
+    else:
+        st.info("No post in this window has a sentiment label yet; the classifier labels new posts as they arrive.")
+    topics, claims = live.rising(moment)
     left, right = st.columns(2)
-    with left:
-        st.subheader("By source platform")
-        by_platform = volume.groupby(["bucket", "platform"], as_index=False)["posts"].sum()
-        st.altair_chart(_chart(by_platform, "platform"), use_container_width=True)
-    with right:
-        st.subheader("By watch")
-        by_watch = volume.groupby(["bucket", "watch"], as_index=False)["posts"].sum()
-        st.altair_chart(_chart(by_watch, "watch"), use_container_width=True)
-    st.subheader("Newest posts")
-    st.dataframe(client.query("recent_posts", until=now, limit=15), hide_index=True, use_container_width=True)
+    left.subheader("Rising topics (last 3 h)")
+    if topics.empty:
+        left.info("No labelled topics in the last 3 hours.")
+    else:
+        left.altair_chart(charts.styled(charts.growth_bars(topics, "topic"), wall), width="stretch")
+    right.subheader("Narratives and known claims (last 6 h)")
+    if claims.empty:
+        right.info("No post matched a known claim in the last 6 hours.")
+    else:
+        right.dataframe(claims[["claim_id", "rating", "recent_posts", "growth", "platforms"]], hide_index=True,
+                        width="stretch", column_config={"growth": st.column_config.NumberColumn(format="%.1f×")})
 
 
-def _chart(frame, series: str) -> alt.Chart:
-    return (
-        alt.Chart(frame)
-        .mark_area(opacity=0.85)
-        .encode(
-            x=alt.X("bucket:T", title=None),
-            y=alt.Y("posts:Q", stack=True, title="posts"),
-            color=alt.Color(f"{series}:N", legend=alt.Legend(orient="bottom", title=None)),
-            tooltip=["bucket:T", f"{series}:N", "posts:Q"],
-        )
-        .properties(height=280)
-    )
-
-
-live()
+live_view()
