@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from collectors.replay import ReplayCollector
 from dashboard import users_cli
 from dashboard.auth import AuthError
 from settings import Settings, SettingsError
+from storage import retention
+from storage.actions import ACTIONS
 from storage.client import TOKEN_ENV, URL_ENV, ServiceError, StorageClient
 from storage.db import Database, StorageError, naive_utc
 from storage.service import Service, create_app
@@ -60,13 +61,7 @@ def service_token(s: Settings) -> str:
     """The configured token, or one generated once per data folder (readable by this user only)."""
     if s.server.token is not None:
         return s.server.token.get("server.token")
-    path = s.db_path.parent / "service.token"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(32))
-    return path.read_text().strip()
+    return s.local_secret("service.token")
 
 
 class Engine:
@@ -142,7 +137,15 @@ class Engine:
                  for name in (*self.collectors, *self.broken)]
         if self.label_job is not None:
             found.append(("classify", self.label_job.run, self.settings.classify.every_seconds))
+        found.append(("retention", self.retention, self.settings.retention.every_hours * 3600))
         return found
+
+    def retention(self) -> None:
+        r, c = self.settings.retention, self.settings.classify
+        run_id = self.db.start_run("retention", "retention")
+        key = self.settings.local_secret("pseudonym.key").encode()
+        result = retention.run(self.db, self.clock()[0], r.days, r.action, c.embedding_days, key)
+        self.db.finish_run(run_id, "ok", items=result.posts, details={"embeddings_pruned": result.embeddings})
 
     def start(self, serve: bool = True) -> None:
         if serve:
@@ -276,12 +279,33 @@ def cmd_status(s: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forget(s: Settings, args: argparse.Namespace) -> int:
+    """A person's request to be forgotten: through the running engine, or straight into the file."""
+    params = {"author_id": args.author, "platform": args.platform}
+    actor = f"cli:{os.environ.get('USER', 'unknown')}"
+    try:
+        result = StorageClient(service_url(s), service_token(s), timeout=30).action("forget_author", actor, **params)
+    except ServiceError as e:
+        if e.status is not None:
+            raise
+        db = Database(s.db_path)
+        try:
+            action = ACTIONS["forget_author"]
+            result = db.run_action("forget_author", action.fn, actor, action.bind("forget_author", params),
+                                   action.audit(params))
+        finally:
+            db.close()
+    print(f"removed {result['posts_removed']} posts (and their labels) by that author")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] = {
     "run": (cmd_engine, "start the engine and the dashboard (the embedded default)"),
     "engine": (cmd_engine, "start the engine alone (collectors, jobs, storage service)"),
     "dashboard": (cmd_dashboard, "start the dashboard alone, against a running engine"),
     "collect": (cmd_collect, "run one source now, without the engine"),
     "status": (cmd_status, "sources, last runs and counts"),
+    "forget": (cmd_forget, "remove every post of one author (a request to be forgotten)"),
     "users": (users_cli.run, "dashboard users: list, add, role, disable, enable, reset-password, remove"),
 }
 
@@ -298,6 +322,9 @@ def parser() -> argparse.ArgumentParser:
         if name == "collect":
             cmd.add_argument("--source", required=True, help="the source's name in settings.toml")
             cmd.add_argument("--once", action="store_true", help="one run, then exit")
+        if name == "forget":
+            cmd.add_argument("--author", required=True, help="the author's platform id (posts.author_id)")
+            cmd.add_argument("--platform", help="only on this platform (default: every platform)")
         if name == "users":
             users_cli.add_arguments(cmd)
     from classifiers.cli import add_commands

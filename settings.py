@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -232,6 +233,8 @@ class DigestSettings(StrictModel):
 
 class RetentionSettings(StrictModel):
     days: int = Field(365, gt=0)
+    action: Literal["delete", "pseudonymise"] = "delete"
+    every_hours: float = Field(6.0, gt=0)
     pseudonymise_handles: bool = False
 
 
@@ -274,6 +277,16 @@ class Settings(StrictModel):
     @property
     def db_path(self) -> Path:
         return self.path(self.storage.path)
+
+    def local_secret(self, filename: str) -> str:
+        """A random secret generated once and kept beside the database, readable by this user only."""
+        path = self.db_path.parent / filename
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()
 
     def enabled_sources(self) -> dict[str, SourceSettings]:
         return {name: s for name, s in self.sources.items() if s.enabled}

@@ -281,12 +281,12 @@ class Database:
         )
 
     def run_action(self, name: str, fn: Callable[[duckdb.DuckDBPyConnection, str, dict[str, Any]], T],
-                   actor: str, params: dict[str, Any]) -> T:
-        """A staff action and its audit record, in one transaction."""
+                   actor: str, params: dict[str, Any], audited: dict[str, Any] | None = None) -> T:
+        """A staff action and its audit record (`audited`, or the params), in one transaction."""
 
         def run(con: duckdb.DuckDBPyConnection) -> T:
             result = fn(con, actor, params)
-            self._audit(con, actor, name, params)
+            self._audit(con, actor, name, params if audited is None else audited)
             return result
 
         return self.write(run)

@@ -145,5 +145,6 @@ def _register_area_queries() -> None:
 
 AREA_MODULES: list[str] = [  # e.g. "storage.alert_queries"; add one line per area module
     "storage.dashboard_queries",
+    "storage.retention",
 ]
 _register_area_queries()

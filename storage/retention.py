@@ -1,0 +1,110 @@
+"""Data protection: retention limits, and forgetting a person on request.
+
+Posts older than the retention age are deleted, or pseudonymised (author id replaced by a keyed hash, handle,
+URL and raw payload removed) so aggregate trends survive without identifying anyone. `forget_author` removes
+every post of one author, with their labels and embeddings; the audit log records that a request was honoured
+under a hash of the id, never the id itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from storage.db import Database, one
+
+DEPENDENT_TABLES = ("labels", "embeddings")
+QUERIES: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    posts: int
+    embeddings: int
+
+
+def pseudonym(key: bytes, author_id: str) -> str:
+    return "pseud-" + hmac.new(key, author_id.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _delete_dependents(con: duckdb.DuckDBPyConnection) -> None:
+    for table in DEPENDENT_TABLES:
+        con.execute(f"DELETE FROM {table} t WHERE NOT EXISTS "
+                    f"(SELECT 1 FROM posts p WHERE p.platform = t.platform AND p.post_id = t.post_id)")
+
+
+def delete_older_than(db: Database, cutoff: datetime) -> int:
+    def run(con: duckdb.DuckDBPyConnection) -> int:
+        row = one(con, "DELETE FROM posts WHERE created_at < ?", [cutoff])
+        _delete_dependents(con)
+        return int(row[0]) if row else 0
+
+    return db.write(run)
+
+
+def pseudonymise_older_than(db: Database, cutoff: datetime, key: bytes) -> int:
+    """Replace identifying columns of old posts; idempotent (already pseudonymised rows are skipped)."""
+
+    def run(con: duckdb.DuckDBPyConnection) -> int:
+        ids = con.execute("SELECT DISTINCT author_id FROM posts WHERE created_at < ? AND author_id IS NOT NULL "
+                          "AND author_id NOT LIKE 'pseud-%'", [cutoff]).fetchall()
+        mapping = pa.table({"old": [r[0] for r in ids], "new": [pseudonym(key, r[0]) for r in ids]})
+        con.register("pseudonyms", mapping)
+        try:
+            row = one(con, "UPDATE posts SET author_id = m.new, author_handle = NULL, url = NULL, raw = NULL "
+                           "FROM pseudonyms m WHERE posts.author_id = m.old AND posts.created_at < ?", [cutoff])
+        finally:
+            con.unregister("pseudonyms")
+        return int(row[0]) if row else 0
+
+    return db.write(run)
+
+
+def prune_embeddings(db: Database, cutoff: datetime) -> int:
+    row = db.write(lambda con: one(con, "DELETE FROM embeddings WHERE created_at < ?", [cutoff]))
+    return int(row[0]) if row else 0
+
+
+def forget_author(con: duckdb.DuckDBPyConnection, actor: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Every post by this author (on one platform, or all), with labels and embeddings. Runs as an action."""
+    platform, author = params["platform"], params["author_id"]
+    row = one(con, "DELETE FROM posts WHERE author_id = $author AND ($platform IS NULL OR platform = $platform)",
+              {"author": author, "platform": platform})  # type: ignore[arg-type]
+    _delete_dependents(con)
+    return {"posts_removed": int(row[0]) if row else 0}
+
+
+def audit_details(params: dict[str, Any]) -> dict[str, Any]:
+    """What the audit log keeps of a forget request: a hash of the id, so the log itself forgets them too."""
+    digest = hashlib.sha256(str(params["author_id"]).encode()).hexdigest()[:16]
+    return {"platform": params.get("platform"), "author_sha256_16": digest}
+
+
+def actions() -> dict[str, Any]:
+    from storage.actions import Action  # this module is imported while storage.actions initialises
+    from storage.queries import Param
+
+    return {
+        "forget_author": Action(
+            forget_author,
+            {"author_id": Param("str", required=True), "platform": Param("str")},
+            roles=frozenset({"admin"}),
+            doc="Remove every post of one author (a person's request to be forgotten).",
+            audit=audit_details,
+        )
+    }
+
+
+def run(db: Database, now: datetime, days: float, action: str, embedding_days: float, key: bytes) -> RetentionResult:
+    """One retention pass (the scheduled job): old posts deleted or pseudonymised, old embeddings pruned."""
+    from datetime import timedelta
+
+    cutoff = now - timedelta(days=days)
+    posts = delete_older_than(db, cutoff) if action == "delete" else pseudonymise_older_than(db, cutoff, key)
+    return RetentionResult(posts, prune_embeddings(db, now - timedelta(days=embedding_days)))
