@@ -67,7 +67,7 @@ def service_token(s: Settings) -> str:
 class Engine:
     def __init__(self, s: Settings, db: Database | None = None) -> None:
         self.settings = s
-        self.db = db or Database(s.db_path)
+        self.db = db or Database(s.db_path, s.storage.memory_limit)
         self.db.abandon_unfinished_runs()
         watches = tuple(Watch(**w.model_dump()) for w in s.watches)
         self.matcher = WatchMatcher(watches)

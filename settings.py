@@ -68,6 +68,7 @@ class TopicSettings(StrictModel):
 
 class StorageSettings(StrictModel):
     path: Path = Path("data/civicradar.duckdb")
+    memory_limit: str = "2GB"
 
 
 class ServerSettings(StrictModel):

@@ -101,12 +101,12 @@ class WriteResult:
 
 
 class Database:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, memory_limit: str = "2GB") -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._con = duckdb.connect(str(path))
+            self._con = duckdb.connect(str(path), config={"memory_limit": memory_limit})
         except duckdb.IOException as e:
             raise StorageError(
                 f"cannot open {path}: {e}. Another process (an engine, or a tool holding the file) has it "

@@ -1,0 +1,108 @@
+"""Soak: the storage service under 16 concurrent readers while ingesting 2,000 posts/s for 10 minutes.
+
+Reports read latency p50 / p95 / p99, write lag (how far the writer falls behind its schedule) and memory
+growth (slope of RSS over the second half of the run; no trend means ~0 MB/min).
+
+Run: .venv/bin/python bench/soak.py [--seconds 600]   (fixed seed; prints one line)
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.synthetic import posts_chunk
+from storage.client import StorageClient
+from storage.db import Database
+from storage.service import Service, create_app
+
+READERS, RATE, INITIAL = 16, 2_000, 1_000_000
+START = datetime(2026, 11, 1)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+class Soak:
+    def __init__(self, db: Database, port: int, seconds: float) -> None:
+        self.db, self.seconds, self.stop = db, seconds, threading.Event()
+        self.url = f"http://127.0.0.1:{port}"
+        self.latencies: list[float] = []
+        self.lags: list[float] = []
+        self.memory: list[tuple[float, float]] = []
+        self.now = START + timedelta(days=10)
+
+    def reader(self, k: int) -> None:
+        client = StorageClient(self.url, "soak")
+        queries = [("volume", {"bucket_minutes": 60}), ("window_totals", {}), ("volume", {"bucket_minutes": 15})]
+        while not self.stop.is_set():
+            name, extra = queries[k % len(queries)]
+            started = time.perf_counter()
+            client.query(name, since=self.now - timedelta(hours=24), until=self.now, **extra)
+            self.latencies.append(time.perf_counter() - started)
+            k += 1
+
+    def writer(self) -> None:
+        rng, next_id, began = np.random.default_rng(11), INITIAL, time.perf_counter()
+        tick = 0
+        while not self.stop.is_set():
+            due = began + tick  # one batch of RATE posts per second, on schedule
+            time.sleep(max(0.0, due - time.perf_counter()))
+            chunk = posts_chunk(rng, next_id, RATE, self.now, timedelta(seconds=1))
+            self.db.write_posts_table(chunk)
+            self.lags.append(time.perf_counter() - due)
+            next_id, tick, self.now = next_id + RATE, tick + 1, self.now + timedelta(seconds=1)
+
+    def sampler(self) -> None:
+        began = time.perf_counter()
+        while not self.stop.wait(5):
+            self.memory.append((time.perf_counter() - began, rss_mb()))
+
+    def run(self) -> None:
+        threads = [threading.Thread(target=self.writer), threading.Thread(target=self.sampler)]
+        threads += [threading.Thread(target=self.reader, args=(k,)) for k in range(READERS)]
+        for t in threads:
+            t.start()
+        time.sleep(self.seconds)
+        self.stop.set()
+        for t in threads:
+            t.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=600)
+    seconds = parser.parse_args().seconds
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(Path(tmp) / "soak.duckdb", memory_limit="1GB")
+        rng = np.random.default_rng(3)
+        for k in range(INITIAL // 100_000):
+            db.write_posts_table(posts_chunk(rng, k * 100_000, 100_000, START + timedelta(days=k), timedelta(days=1)))
+        service = Service(create_app(db, "soak", lambda: (START, False)), "127.0.0.1", 0)
+        service.start()
+        soak = Soak(db, service.server.servers[0].sockets[0].getsockname()[1], seconds)
+        soak.run()
+        service.stop()
+        db.close()
+    p50, p95, p99 = (float(np.percentile(soak.latencies, q)) * 1000 for q in (50, 95, 99))
+    half = [m for m in soak.memory if m[0] >= seconds / 2] or soak.memory
+    slope = float(np.polyfit([t / 60 for t, _ in half], [m for _, m in half], 1)[0]) if len(half) > 1 else 0.0
+    print(f"soak {seconds:.0f} s, {READERS} readers, {RATE:,} posts/s: read p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
+          f"p99 {p99:.0f} ms over {len(soak.latencies):,} reads; write lag p95 {np.percentile(soak.lags, 95):.2f} s, "
+          f"max {max(soak.lags):.2f} s; RSS {soak.memory[-1][1]:.0f} MB, trend {slope:+.1f} MB/min (second half)")
+
+
+if __name__ == "__main__":
+    main()
