@@ -101,9 +101,13 @@ class Engine:
 
     def collect(self, name: str) -> RunSummary:
         """One run of one source: pages until it has nothing more, each page committed with its cursor."""
-        run_id = self.db.start_run(name, "collect")
+        try:
+            run_id = self.db.start_run(name, "collect")
+        except StorageError as e:
+            log.error("%s: %s", name, e)
+            return RunSummary(name, "error", error=str(e))
         if name in self.broken:
-            self.db.finish_run(run_id, "error", error=self.broken[name])
+            self._finish(run_id, RunSummary(name, "error", error=self.broken[name]))
             return RunSummary(name, "error", error=self.broken[name])
         totals = RunSummary(name, "ok")
         try:
@@ -117,15 +121,21 @@ class Engine:
                                  details={**totals.details, **batch.stats})
                 if not batch.more or self._stopping.is_set():
                     break
-        except CollectorError as e:
+        except (CollectorError, StorageError) as e:
             totals = replace(totals, status="error", error=str(e))
             log.error("%s: %s", name, e)
         except Exception as e:  # a bug in a collector must not kill the schedule; record it loudly
             log.exception("%s: unexpected failure", name)
             totals = replace(totals, status="error", error=f"unexpected {type(e).__name__}: {e} (a bug; see the log)")
-        self.db.finish_run(run_id, totals.status, totals.posts, totals.warnings, totals.quarantined, totals.error,
-                           totals.details)
+        self._finish(run_id, totals)
         return totals
+
+    def _finish(self, run_id: int, summary: RunSummary) -> None:
+        try:
+            self.db.finish_run(run_id, summary.status, summary.posts, summary.warnings, summary.quarantined,
+                               summary.error, summary.details)
+        except StorageError as e:  # e.g. still no space: the run stays 'running' and is marked interrupted later
+            log.error("%s: could not record the run: %s", summary.source, e)
 
     def _with_watches(self, batch: Batch) -> list[Any]:
         return [p if p.watches else replace(p, watches=self.matcher.match(p.text, p.author_handle))

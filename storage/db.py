@@ -7,6 +7,7 @@ committed data only. Bulk rows go in as Arrow tables (~1M rows/s), never `execut
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -146,14 +147,25 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing. A commit that cannot reach the disk (full, quota, I/O error) becomes a StorageError;
+        nothing of the transaction is kept, and the next write works again once space returns."""
         with self._lock:
             self._con.execute("BEGIN")
             try:
                 yield self._con
             except BaseException:
-                self._con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):
+                    self._con.execute("ROLLBACK")
                 raise
-            self._con.execute("COMMIT")
+            try:
+                self._con.execute("COMMIT")
+            except (duckdb.IOException, duckdb.TransactionException) as e:
+                with contextlib.suppress(duckdb.Error):
+                    self._con.execute("ROLLBACK")
+                raise StorageError(
+                    f"could not write to {self.path}: {str(e).splitlines()[0]}. Is the disk full? Nothing of this "
+                    "write was kept; it is retried on the next run once space is free."
+                ) from e
 
     def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         with self.transaction() as con:
