@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from conftest import SEED_NOW, TOKEN
@@ -69,6 +70,8 @@ def seed_runs(db: Database) -> None:
 @pytest.fixture(name="dash")
 def dash_fixture(seeded_db, tmp_path, monkeypatch) -> Iterator[tuple[StorageClient, Database]]:
     """The real storage service with labels, claims, runs, snapshots and a users file; env set for the dashboard."""
+    st.cache_data.clear()
+    st.cache_resource.clear()  # the sign-in limiter and clients of earlier tests' services
     db = seeded_db
     seed_labels(db)
     seed_runs(db)
