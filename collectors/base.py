@@ -164,8 +164,13 @@ def to_json(value: Any) -> str:
     """JSON text of a raw payload; orjson for speed, the standard library for what orjson refuses (huge ints)."""
     try:
         return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-    except (TypeError, orjson.JSONEncodeError):
-        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, orjson.JSONEncodeError):  # ASCII escapes also carry lone surrogates safely
+        return json.dumps(value, ensure_ascii=True, default=str)
+
+
+def scrub(value: str) -> str:
+    """Valid UTF-8: lone surrogates (from broken JSON escapes) become U+FFFD; everything else is kept."""
+    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def utc(value: datetime) -> datetime:

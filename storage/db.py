@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from collectors.base import Batch, Claim, Post
+from collectors.base import Batch, Claim, Post, scrub, to_json
 from storage import migrations
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,16 @@ def posts_table(posts: Sequence[Post], source: str, collected_at: datetime) -> p
     columns["source"] = [source] * len(unique)
     columns["watches"] = [list(p.watches) for p in unique]
     columns["raw"] = [p.raw_json() for p in unique]
-    return pa.table(columns, schema=POST_SCHEMA)
+    try:
+        return pa.table(columns, schema=POST_SCHEMA)
+    except UnicodeEncodeError:  # a lone surrogate somewhere: rare, so only then pay for scrubbing every string
+        return pa.table({k: _scrubbed(v) for k, v in columns.items()}, schema=POST_SCHEMA)
+
+
+def _scrubbed(values: Any) -> Any:
+    if not isinstance(values, list):
+        return values
+    return [scrub(v) if isinstance(v, str) else [scrub(w) for w in v] if isinstance(v, list) else v for v in values]
 
 
 @dataclass(frozen=True)
@@ -223,15 +232,15 @@ class Database:
         rows = pa.table(
             {
                 "claim_id": [c.claim_id for c in unique],
-                "text": [c.text for c in unique],
-                "rating": [c.rating for c in unique],
-                "url": [c.url for c in unique],
-                "source": [c.source for c in unique],
+                "text": [c.text and scrub(c.text) for c in unique],
+                "rating": [c.rating and scrub(c.rating) for c in unique],
+                "url": [c.url and scrub(c.url) for c in unique],
+                "source": [c.source and scrub(c.source) for c in unique],
                 "origin": [c.origin for c in unique],
                 "published_at": pa.array([c.published_at and naive_utc(c.published_at) for c in unique],
                                          pa.timestamp("us")),
                 "updated_at": pa.array([now] * len(unique), pa.timestamp("us")),
-                "raw": [None if c.raw is None else json.dumps(c.raw, default=str) for c in unique],
+                "raw": [None if c.raw is None else to_json(c.raw) for c in unique],
             }
         )
         con.register("new_claims", rows)
@@ -248,8 +257,8 @@ class Database:
             {
                 "source": [source] * len(batch.quarantined),
                 "received_at": pa.array([now] * len(batch.quarantined), pa.timestamp("us")),
-                "reason": [q.reason for q in batch.quarantined],
-                "raw": [json.dumps(q.raw, ensure_ascii=False, default=str)[:1_000_000] for q in batch.quarantined],
+                "reason": [scrub(q.reason) for q in batch.quarantined],
+                "raw": [to_json(q.raw)[:1_000_000] for q in batch.quarantined],
             }
         )
         con.register("bad", rows)
