@@ -11,7 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from collectors.base import Collector, Watch
+from collectors.bluesky import BlueskySearchCollector, BlueskySearchSettings, JetstreamCollector, JetstreamSettings
+from collectors.factchecks import ClaimsFileCollector, ClaimsFileSettings, FactCheckCollector, FactCheckSettings
+from collectors.mastodon import MastodonCollector, MastodonSettings
+from collectors.open311 import Open311Collector, Open311Settings
+from collectors.reddit import RedditCollector, RedditSettings
 from collectors.replay import ReplayCollector, ReplaySettings
+from collectors.rss import RssCollector, RssSettings
+from collectors.x import XCollector, XSettings
 from settings import SourceSettings
 
 
@@ -28,6 +35,15 @@ Factory = Callable[[str, SourceSettings, Context], Collector]
 
 KINDS: dict[str, tuple[type[SourceSettings], Factory]] = {
     "replay": (ReplaySettings, lambda name, s, ctx: ReplayCollector(name, s, ctx.base_dir, ctx.wall)),  # type: ignore[arg-type]
+    "x": (XSettings, lambda name, s, ctx: XCollector(name, s, ctx.watches, ctx.wall)),  # type: ignore[arg-type]
+    "reddit": (RedditSettings, lambda name, s, ctx: RedditCollector(name, s)),  # type: ignore[arg-type]
+    "jetstream": (JetstreamSettings, lambda name, s, ctx: JetstreamCollector(name, s, ctx.watches)),  # type: ignore[arg-type]
+    "bluesky_search": (BlueskySearchSettings, lambda name, s, ctx: BlueskySearchCollector(name, s, ctx.watches)),  # type: ignore[arg-type]
+    "mastodon": (MastodonSettings, lambda name, s, ctx: MastodonCollector(name, s, ctx.watches)),  # type: ignore[arg-type]
+    "rss": (RssSettings, lambda name, s, ctx: RssCollector(name, s, ctx.wall)),  # type: ignore[arg-type]
+    "open311": (Open311Settings, lambda name, s, ctx: Open311Collector(name, s, ctx.wall)),  # type: ignore[arg-type]
+    "factchecks": (FactCheckSettings, lambda name, s, ctx: FactCheckCollector(name, s, ctx.watches)),  # type: ignore[arg-type]
+    "claims": (ClaimsFileSettings, lambda name, s, ctx: ClaimsFileCollector(name, s, ctx.base_dir)),  # type: ignore[arg-type]
 }
 
 
