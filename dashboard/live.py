@@ -43,10 +43,11 @@ def breakdown(by: str, since: datetime, until: datetime, bucket_minutes: int) ->
     return query(name, since=since, until=until, bucket_minutes=bucket_minutes).rename(columns={by: "series"})
 
 
-def rising(now: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
+def rising(now: datetime) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """Rising topics (3 h against the 24 h before), claims matched in 6 h, narratives seen in 6 h (None: no alerts)."""
     topics = query("rising_topics", now=now, hours=3, baseline_hours=24)
     claims = query("claim_activity", now=now, hours=6, limit=8)
-    return topics, claims
+    return topics, claims, alerting.narratives_frame(now, 6, limit=8)
 
 
 def window(now: datetime, hours: int) -> tuple[datetime, int]:

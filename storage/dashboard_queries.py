@@ -188,6 +188,19 @@ QUERIES: dict[str, Query] = {
         {"since": Param("time", required=True), "limit": Param("int", 50)},
         doc="Failed runs since a time, newest first.",
     ),
+    "narratives": Query(
+        """
+        SELECT alert_id, title, severity, status, first_seen_at, last_seen_at, occurrences,
+               TRY_CAST(metrics->>'$.posts' AS BIGINT) AS posts, TRY_CAST(metrics->>'$.accounts' AS BIGINT) AS accounts,
+               TRY_CAST(metrics->>'$.growth' AS DOUBLE) AS growth, metrics->>'$.top_phrase' AS top_phrase,
+               CAST(metrics->'$.platforms' AS VARCHAR) AS platforms
+        FROM alerts WHERE kind = 'narrative' AND last_seen_at >= $since AND first_seen_at < $until
+        ORDER BY last_seen_at DESC, growth DESC NULLS LAST LIMIT $limit
+        """,
+        {**WINDOW, "limit": Param("int", 20)},
+        doc="Emerging narratives (the narrative detector's alerts) seen in a window: posts, accounts, growth, "
+            "platforms (JSON {platform: posts}).",
+    ),
     "schema_columns": Query(
         "SELECT table_name, column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = 'main' AND NOT starts_with(table_name, '_') ORDER BY table_name, ordinal_position",

@@ -67,6 +67,33 @@ def seed_runs(db: Database) -> None:
                   details={"rate_limit_wait_seconds": 60})
 
 
+def alerts_available() -> bool:
+    from storage.actions import ACTIONS
+
+    return "alert_acknowledge" in ACTIONS
+
+
+def seed_alerts(db: Database) -> None:
+    """A high volume spike on 'vaccines' and a medium emerging narrative, both new, through the alerts store."""
+    from datetime import timedelta
+
+    from alerts.model import Evidence, Finding
+    from storage import alert_store
+    from storage.db import utcnow
+
+    spike = Finding("volume_spike", "volume_spike:watch:vaccines", "high", NOW - timedelta(minutes=30),
+                    "Volume spike on vaccines (3.1× usual)", "Posts about vaccines tripled in the last hour.",
+                    watch="vaccines", metrics={"posts": 31, "usual": 10},
+                    evidence=(Evidence("x", "141", NOW - timedelta(minutes=50), "post number 141 about vaccines"),
+                              Evidence("x", "143", NOW - timedelta(minutes=30), "post number 143 about vaccines")))
+    story = Finding("narrative", "narrative:salt-water", "medium", NOW - timedelta(minutes=20),
+                    'Emerging narrative: "salt water" (12 posts)', "A group of 12 similar posts from 9 accounts.",
+                    metrics={"posts": 12, "accounts": 9, "growth": 4.2, "platforms": {"x": 8, "bluesky": 4},
+                             "top_phrase": "salt water"},
+                    evidence=(Evidence("bluesky", "140", NOW - timedelta(minutes=60), "post number 140"),))
+    db.write(lambda con: [alert_store.record(con, f, timedelta(hours=1), utcnow()) for f in (spike, story)])
+
+
 @pytest.fixture(name="dash")
 def dash_fixture(seeded_db, tmp_path, monkeypatch) -> Iterator[tuple[StorageClient, Database]]:
     """The real storage service with labels, claims, runs, snapshots and a users file; env set for the dashboard."""
@@ -75,6 +102,8 @@ def dash_fixture(seeded_db, tmp_path, monkeypatch) -> Iterator[tuple[StorageClie
     db = seeded_db
     seed_labels(db)
     seed_runs(db)
+    if alerts_available():
+        seed_alerts(db)
     app = create_app(db, TOKEN, lambda: (NOW, False), sql_row_limit=1000, sql_timeout=5,
                      info={"agency": "Test County", "refresh_seconds": 1, "watches": ["covid-19", "vaccines"],
                            "topics": list(TOPICS), "sql_row_limit": 1000, "sql_timeout_seconds": 5},
@@ -118,3 +147,8 @@ def audit(db: Database, action: str) -> list[tuple]:
 
 def details(row: tuple) -> dict:
     return json.loads(row[1] or "{}")
+
+
+def frame_with(at: AppTest, column: str):
+    """The first table on the page that has `column` (tables come and go with the data)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)

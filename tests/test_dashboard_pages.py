@@ -1,6 +1,6 @@
 """Every dashboard page, run by Streamlit's AppTest against the real storage service on seeded data."""
 
-from dashboard_seed import ROOT, audit, dash_fixture, details, page, texts  # noqa: F401
+from dashboard_seed import ROOT, audit, dash_fixture, details, frame_with, page, texts  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from helpers import free_port
@@ -16,7 +16,7 @@ def test_overview_tiles_charts_and_rising_topics(dash):
     assert metrics["Negative share (last hour)"].value == "33%"
     assert {"Open alerts", "Median time to acknowledge", "Change vs usual"} <= set(metrics)
     assert len(at.get("vega_lite_chart")) == 4  # volume, sentiment, mood heatmap, rising topics
-    claims = at.dataframe[0].value
+    claims = frame_with(at, "claim_id")
     assert list(claims["claim_id"]) == ["REG-1"]
 
 
@@ -105,10 +105,10 @@ def test_narratives_claims_matches_and_register_edits(dash):
     at = page("narratives", "comms").run()
     assert not at.exception
     assert "Emerging narratives" in texts(at)
-    matches = at.dataframe[1].value
+    matches = frame_with(at, "factcheck_url")
     assert set(matches["claim_id"]) == {"REG-1"} and matches["factcheck_url"].iloc[0].startswith("https://")
     assert matches["author_handle"].isna().all()
-    register = at.dataframe[2].value
+    register = frame_with(at, "source")
     assert list(register["claim_id"]) == ["REG-1"]
     at.text_area[0].input("Hot baths prevent the virus. Official fact: they do not.")
     at.button[0].click().run()  # Save entry (new)

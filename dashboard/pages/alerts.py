@@ -2,9 +2,37 @@
 
 import streamlit as st
 
-from dashboard.data import connect, require
+from dashboard import alerting, alertview
+from dashboard.data import connect, info, now, require, show_flash
 
-require("read")
+user = require("read")
 connect()
+meta = info()
 st.title("Alerts")
-st.info("The alert queue needs the alerts area's queries and actions (storage/alert_queries.py), not yet served.")
+show_flash()
+if not alerting.ready():
+    st.info("This engine does not serve alerts yet (the alerts area's queries are missing); nothing to triage.")
+    st.stop()
+a, b, c = st.columns([2, 2, 1])
+statuses = a.multiselect("Status", alerting.STATUSES, default=alerting.OPEN)
+severities = b.multiselect("Severity", alerting.SEVERITIES, format_func=alerting.SEVERITY_ICON.get)
+watch = c.selectbox("Watch", [None, *meta.get("watches", [])], format_func=lambda w: w or "all watches")
+alerts = alerting.queue(statuses, severities, watch)
+summary = alerting.summary(now()[0])
+st.caption(f"{len(alerts)} alerts, most severe first"
+           + (f" · median time to acknowledge this week: {summary.median_ack}" if summary and summary.median_ack
+              else ""))
+if alerts.empty:
+    st.info("No alerts match these filters.")
+    st.stop()
+st.dataframe(alerts[["alert_id", "severity", "status", "title", "kind", "watch", "topic", "assignee", "occurrences",
+                     "last_seen_at", "minutes_to_acknowledge"]],
+             hide_index=True, width="stretch", height=min(36 * len(alerts) + 40, 360),
+             column_config={"severity": st.column_config.TextColumn(),
+                            "last_seen_at": st.column_config.DatetimeColumn("last seen", format="DD MMM HH:mm"),
+                            "minutes_to_acknowledge": st.column_config.NumberColumn("min to ack", format="%.0f")})
+ids = list(alerts["alert_id"])
+chosen = st.selectbox("Open an alert", ids, key="open-alert",
+                      format_func=lambda i: f"#{i} {alerts.set_index('alert_id').at[i, 'title']}")
+st.divider()
+alertview.show(int(chosen), user, wall=st.query_params.get("wall") == "1")

@@ -36,7 +36,7 @@ def live_view() -> None:
         st.altair_chart(charts.styled(charts.mood_heatmap(frame, "series"), wall), width="stretch")
     else:
         st.info("No post in this window has a sentiment label yet; the classifier labels new posts as they arrive.")
-    topics, claims = live.rising(moment)
+    topics, claims, narratives = live.rising(moment)
     left, right = st.columns(2)
     left.subheader("Rising topics (last 3 h)")
     if topics.empty:
@@ -44,11 +44,15 @@ def live_view() -> None:
     else:
         left.altair_chart(charts.styled(charts.growth_bars(topics, "topic"), wall), width="stretch")
     right.subheader("Narratives and known claims (last 6 h)")
+    if narratives is not None and not narratives.empty:
+        right.dataframe(narratives[["title", "posts", "growth", "platforms"]], hide_index=True, width="stretch",
+                        column_config={"growth": st.column_config.NumberColumn(format="%.1f×")})
     if claims.empty:
         right.info("No post matched a known claim in the last 6 hours.")
     else:
-        right.dataframe(claims[["claim_id", "rating", "recent_posts", "growth", "platforms"]], hide_index=True,
-                        width="stretch", column_config={"growth": st.column_config.NumberColumn(format="%.1f×")})
+        right.dataframe(claims[["claim_id", "claim", "rating", "recent_posts", "growth", "platforms"]],
+                        hide_index=True, width="stretch",
+                        column_config={"growth": st.column_config.NumberColumn(format="%.1f×")})
 
 
 live_view()
