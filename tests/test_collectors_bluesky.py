@@ -2,13 +2,11 @@
 
 import base64
 import json
-import threading
 import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from fixtures.collectors.fakes import Sleeps, body, engine, lines, load, posts
-from websockets.sync.server import serve
+from fixtures.collectors.fakes import FakeJetstream, Sleeps, body, engine, lines, load, posts
 from werkzeug import Request, Response
 
 from collectors.base import AuthFailed, Watch
@@ -23,33 +21,6 @@ from collectors.bluesky import (
 
 WATCHES = (Watch("vaccines", ("vaccine", "booster")), Watch("testing and care", ("test site", "clinic")))
 ALICE = "did:plc:z72i7hdynmk6r22z27h6tvur"
-
-
-class FakeJetstream:
-    """Serves the recorded events after the client's cursor, like Jetstream's replay, then idles."""
-
-    def __init__(self, events: list[dict], extra: str | None = None) -> None:
-        self.events, self.paths = events, []
-        self.extra = extra
-        self.server = serve(self.handle, "127.0.0.1", 0)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}"
-
-    def handle(self, ws) -> None:
-        self.paths.append(ws.request.path)
-        query = parse_qs(urlparse(ws.request.path).query)
-        assert query["wantedCollections"] == ["app.bsky.feed.post"]
-        cursor = int(query.get("cursor", ["0"])[0])
-        for event in self.events:
-            if event["time_us"] >= cursor:
-                ws.send(json.dumps(event, ensure_ascii=False))
-        if self.extra is not None:
-            ws.send(self.extra)
-        time.sleep(0.5)
-
-    def stop(self) -> None:
-        self.server.shutdown()
 
 
 @pytest.fixture

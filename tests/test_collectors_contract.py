@@ -1,0 +1,186 @@
+"""The contract every registered collector kind keeps, and fuzzing of every pure mapper.
+
+For each kind: a documented settings model whose every field has a default; it builds from those defaults
+against a fake base_url; `fetch` returns a Batch (twice, resuming from its own cursor); `civicradar collect
+--source NAME --once` succeeds; `to_posts` is pure and tolerant of {} / [] / None and of random JSON.
+"""
+
+import copy
+import gzip
+import importlib
+import json
+import re
+import typing
+from pathlib import Path
+
+import pytest
+from fixtures.collectors.fakes import FakeJetstream, body, lines
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import jobs
+from collectors import registry
+from collectors.base import Batch, Post, Watch
+
+ROOT = Path(__file__).resolve().parents[1]
+WATCHES = (Watch("vaccines", ("vaccine",), ("vaccine",)),)
+SECRETS = {"X_BEARER_TOKEN": "t", "REDDIT_CLIENT_ID": "i", "REDDIT_CLIENT_SECRET": "s",
+           "BLUESKY_APP_PASSWORD": "p", "GOOGLE_FACTCHECK_API_KEY": "k"}
+SAMPLES = {  # one recorded body per module, mutated by the fuzzer
+    "x": ("x", "search_page1.json"), "reddit": ("reddit", "new_page1.json"), "mastodon": ("mastodon", "tag_page1.json"),
+    "open311": ("open311", "requests.json"), "factchecks": ("factchecks", "claims_search.json"),
+    "bluesky": ("bluesky", "search_page1.json"),
+}
+
+
+def serve_fakes(httpserver) -> None:
+    """One fake server answering every HTTP platform's endpoint with a small recorded body."""
+    routes = {"/2/tweets/search/recent": ("x", "search_empty.json"), "/api/v1/access_token": ("reddit", "token.json"),
+              "/r/HarborCounty/new": ("reddit", "new_page2.json"),
+              "/r/HarborCounty/comments": ("reddit", "comments.json"),
+              "/api/v1/timelines/tag/vaccine": ("mastodon", "tag_page2.json"),
+              "/requests.json": ("open311", "requests_later.json"),
+              "/v1alpha1/claims:search": ("factchecks", "claims_search_page2.json"),
+              "/feed.rss": ("rss", "agency.rss"), "/xrpc/app.bsky.feed.searchPosts": ("bluesky", "search_empty.json")}
+    for path, (source, name) in routes.items():
+        httpserver.expect_request(path).respond_with_data(body(source, name), content_type="application/json")
+    httpserver.expect_request("/claims.csv").respond_with_data((ROOT / "demo" / "claims.csv").read_bytes())
+    session = {"did": "did:plc:abc", "handle": "a.bsky.social", "accessJwt": _jwt(), "refreshJwt": _jwt()}
+    httpserver.expect_request("/xrpc/com.atproto.server.createSession").respond_with_json(session)
+
+
+def _jwt() -> str:
+    import base64
+
+    payload = base64.urlsafe_b64encode(json.dumps({"exp": 4102444800, "sub": "did:plc:abc"}).encode()).decode()
+    return f"eyJhbGciOiJFUzI1NksifQ.{payload.rstrip('=')}.c2ln"
+
+
+def overrides(kind: str, url: str, ws: str, tmp_path: Path) -> dict[str, typing.Any]:
+    """The least each kind needs beyond its defaults: the fake base_url, and what it should follow."""
+    if kind == "replay":
+        path = tmp_path / "rows.jsonl.gz"
+        with gzip.open(path, "wt") as f:
+            f.write(json.dumps({"post_id": "1", "text": "vaccine clinic", "created_at": "2026-11-01T00:00:00Z"}) + "\n")
+        return {"path": str(path)}
+    extra = {"jetstream": {"base_url": ws, "listen_seconds": 0.3}, "reddit": {"subreddits": ["HarborCounty"]},
+             "bluesky_search": {"handle": "a.bsky.social"}, "rss": {"feeds": ["feed.rss"]},
+             "claims": {"path": "claims.csv"}, "factchecks": {"queries": ["vaccine"]}}
+    return {"base_url": url, **extra.get(kind, {})}
+
+
+def mapper_module(kind: str):
+    return importlib.import_module(registry.KINDS[kind][0].__module__)
+
+
+@pytest.fixture
+def fakes(httpserver, monkeypatch):
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    serve_fakes(httpserver)
+    jet = FakeJetstream(lines("bluesky", "jetstream_events.jsonl"))
+    yield httpserver.url_for("/").rstrip("/"), jet.url
+    jet.stop()
+
+
+@pytest.mark.parametrize("kind", sorted(registry.KINDS))
+def test_settings_model_is_complete_and_documented(kind):
+    model = registry.KINDS[kind][0]
+    field = model.model_fields["kind"]
+    assert typing.get_args(field.annotation) == (kind,) and field.default == kind
+    required = [name for name, f in model.model_fields.items() if f.is_required()]
+    assert required == ([] if kind != "replay" else ["path"])
+    text = (ROOT / "settings.toml").read_text()
+    assert re.search(rf'^kind = "{kind}"', text, re.M), f"no [sources.*] section with kind = {kind!r}"
+    if kind != "replay":
+        assert "base_url" in model.model_fields
+
+
+@pytest.mark.parametrize("kind", sorted(registry.KINDS))
+def test_builds_from_defaults_fetches_a_batch_and_resumes(kind, fakes, tmp_path):
+    url, ws = fakes
+    model = registry.KINDS[kind][0]
+    source = model.model_validate({"kind": kind, **overrides(kind, url, ws, tmp_path)})
+    collector = registry.build(kind, source, registry.Context(base_dir=tmp_path, watches=WATCHES))
+    first = collector.fetch(None)
+    assert isinstance(first, Batch) and all(isinstance(p, Post) for p in first.posts)
+    assert first.next_cursor is None or isinstance(first.next_cursor, str)
+    second = collector.fetch(first.next_cursor)
+    assert isinstance(second, Batch) and not first.warnings, first.warnings
+    assert first.posts or first.claims or kind in ("x", "bluesky_search"), "the fake served something to map"
+
+
+@pytest.mark.parametrize("kind", sorted(set(registry.KINDS) - {"replay"}))
+def test_collect_once_from_the_command_line(kind, fakes, tmp_path, capsys):
+    url, ws = fakes
+    values = overrides(kind, url, ws, tmp_path)
+    lines_ = [f"{k} = {json.dumps(v)}" for k, v in values.items()]
+    (tmp_path / "settings.toml").write_text("\n".join([
+        '[storage]\npath = "db.duckdb"', "[classify]\nenabled = false",
+        '[[watches]]\nname = "vaccines"\nkeywords = ["vaccine"]\nhashtags = ["vaccine"]',
+        f'[sources.{kind}]\nkind = "{kind}"\nenabled = false', *lines_]) + "\n")
+    code = jobs.main(["--settings", str(tmp_path / "settings.toml"), "collect", "--source", kind, "--once"])
+    assert code == 0, capsys.readouterr()
+    assert capsys.readouterr().out.startswith(f"{kind}: ")
+
+
+@pytest.mark.parametrize("kind", sorted(set(registry.KINDS) - {"replay"}))
+@pytest.mark.parametrize("payload", [{}, [], None, "", b"", 0, {"data": None}, [None, 1, "x"]])
+def test_to_posts_tolerates_empty_and_odd_payloads(kind, payload):
+    assert mapper_module(kind).to_posts(payload) == []
+
+
+def test_replay_mapper_tolerates_empty_rows():
+    from datetime import UTC, datetime
+
+    from collectors.replay import to_posts
+
+    assert to_posts([], datetime(2026, 1, 1, tzinfo=UTC), "import") == ([], [])
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                    max_leaves=20)
+
+
+def mutate(value: typing.Any, data: st.DataObject) -> typing.Any:
+    """A recorded body with random fields dropped or replaced: shapes a platform might really send."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            roll = data.draw(st.integers(0, 9))
+            if roll == 0:
+                continue
+            out[key] = data.draw(JSON) if roll == 1 else mutate(item, data)
+        return out
+    if isinstance(value, list):
+        return [mutate(item, data) for item in value]
+    return value
+
+
+@pytest.mark.parametrize("module", sorted(SAMPLES))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mappers_never_crash_on_mutated_platform_bodies(module, data):
+    payload = mutate(json.loads(body(*SAMPLES[module])), data)
+    frozen = copy.deepcopy(payload)
+    mapper = importlib.import_module(f"collectors.{module}")
+    result = mapper.parse(payload)
+    assert all(isinstance(p, Post) for p in result.posts)
+    assert payload == frozen and mapper.to_posts(payload) == result.posts  # pure: same answer, input untouched
+
+
+@settings(max_examples=60, deadline=None)
+@given(event=st.one_of(JSON, st.builds(lambda e: e, st.sampled_from(lines("bluesky", "jetstream_events.jsonl")))))
+def test_jetstream_mapper_never_crashes(event):
+    from collectors.bluesky import parse
+
+    parse(event)
+
+
+@settings(max_examples=40, deadline=None)
+@given(raw=st.binary(max_size=200) | st.sampled_from([body("rss", "agency.rss")[:n] for n in (50, 300, 700)]))
+def test_feed_mapper_never_crashes_on_bytes(raw):
+    from collectors.rss import parse
+
+    parse(raw)
