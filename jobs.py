@@ -110,6 +110,7 @@ class Engine:
             self._finish(run_id, RunSummary(name, "error", error=self.broken[name]))
             return RunSummary(name, "error", error=self.broken[name])
         totals = RunSummary(name, "ok")
+        waited = rate_limit_counters(self.collectors[name])
         try:
             for _ in range(MAX_PAGES_PER_RUN):
                 batch = self.collectors[name].fetch(self.db.get_cursor(name))
@@ -127,6 +128,10 @@ class Engine:
         except Exception as e:  # a bug in a collector must not kill the schedule; record it loudly
             log.exception("%s: unexpected failure", name)
             totals = replace(totals, status="error", error=f"unexpected {type(e).__name__}: {e} (a bug; see the log)")
+        waits, seconds = (a - b for a, b in zip(rate_limit_counters(self.collectors[name]), waited, strict=True))
+        if waits:  # shown on the dashboard's Sources page
+            totals = replace(totals, details={**totals.details, "rate_limit_waits": int(waits),
+                                              "rate_limit_seconds": round(seconds, 1)})
         self._finish(run_id, totals)
         return totals
 
@@ -181,6 +186,11 @@ class Engine:
         if self.service is not None:
             self.service.stop()
         self.db.close()
+
+
+def rate_limit_counters(collector: Collector) -> tuple[float, float]:
+    """Waits and seconds waited on rate limits so far (collectors built on BaseCollector count them)."""
+    return float(getattr(collector, "rate_limit_waits", 0)), float(getattr(collector, "rate_limit_seconds", 0.0))
 
 
 def public_info(s: Settings) -> dict[str, Any]:

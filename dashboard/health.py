@@ -38,7 +38,7 @@ def table(overview: pd.DataFrame) -> pd.DataFrame:
         "last run": overview["last_run"], "items (last run)": overview["last_items"],
         "runs (24 h)": overview["runs"], "failed (24 h)": overview["failed_runs"], "items (24 h)": overview["items"],
         "warnings (24 h)": overview["warnings"], "quarantined (24 h)": overview["quarantined"],
-        "rate-limit waits (24 h)": overview["rate_limited_runs"],
+        "rate-limit waits (24 h)": overview["rate_limit_waits"],
         "waited s (24 h)": overview["rate_limit_wait_seconds"],
         "spend (USD)": parsed.map(lambda d: first(d, SPEND_KEYS)),
         "cap (USD)": parsed.map(lambda d: first(d, CAP_KEYS)),

@@ -173,9 +173,8 @@ QUERIES: dict[str, Query] = {
                count(w.run_id) AS runs, count(w.run_id) FILTER (WHERE w.status <> 'ok') AS failed_runs,
                coalesce(sum(w.items), 0) AS items, coalesce(sum(w.warnings), 0) AS warnings,
                coalesce(sum(w.quarantined), 0) AS quarantined,
-               coalesce(sum(TRY_CAST(w.details->>'$.rate_limit_wait_seconds' AS DOUBLE)), 0) AS rate_limit_wait_seconds,
-               count(w.run_id) FILTER (WHERE w.error ILIKE '%rate limit%' OR w.details->>'$.rate_limited' = 'true')
-                   AS rate_limited_runs
+               coalesce(sum(TRY_CAST(w.details->>'$.rate_limit_seconds' AS DOUBLE)), 0) AS rate_limit_wait_seconds,
+               coalesce(sum(TRY_CAST(w.details->>'$.rate_limit_waits' AS BIGINT)), 0) AS rate_limit_waits
         FROM last l LEFT JOIN w USING (source, job)
         GROUP BY ALL ORDER BY l.source, l.job
         """,

@@ -61,10 +61,10 @@ def seed_labels(db: Database) -> None:
 def seed_runs(db: Database) -> None:
     run = db.start_run("x_search", "collect")
     db.finish_run(run, "ok", items=40, details={"reads": 40, "spend_usd": 12.5, "cap_usd": 50.0,
-                                                "rate_limit_wait_seconds": 30})
+                                                "rate_limit_waits": 2, "rate_limit_seconds": 30})
     run = db.start_run("reddit", "collect")
     db.finish_run(run, "error", error="RateLimited: rate limit hit; retry after 60 s",
-                  details={"rate_limit_wait_seconds": 60})
+                  details={"rate_limit_waits": 1, "rate_limit_seconds": 60})
 
 
 def alerts_available() -> bool:

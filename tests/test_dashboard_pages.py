@@ -93,9 +93,9 @@ def test_sources_health_spend_and_errors(dash):
     assert set(table["source"]) == {"demo", "x_search", "reddit"}
     x = table.set_index("source").loc["x_search"]
     assert x["spend (USD)"] == 12.5 and x["cap (USD)"] == 50.0 and x["waited s (24 h)"] == 30
-    assert table.set_index("source").loc["reddit", "rate-limit waits (24 h)"] == 1
+    assert table.set_index("source").loc["reddit", "rate-limit waits (24 h)"] == 1 and x["rate-limit waits (24 h)"] == 2
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Failing now"] == "1"
+    assert metrics["Failing now"] == "1" and metrics["Rate-limit waits (24 h)"] == "3"
     assert "x_search: $12.50 of $50.00 cap" in at.get("progress")[0].proto.text
     assert "RateLimited" in at.dataframe[1].value["error"].iloc[0]
 

@@ -111,3 +111,37 @@ def test_snapshot_is_a_complete_duckdb_loadable_copy(dash, tmp_path):
     assert db.reader().execute("SELECT actor FROM audit WHERE action = 'snapshot'").fetchall() == [("analyst",)]
     second = client.snapshot("analyst")
     assert second["path"] != result["path"]
+
+
+def test_rate_limit_waits_reach_the_run_record(tmp_path, write_settings):
+    """What the Sources page shows: the engine writes a run's rate-limit waits into runs.details."""
+    import jobs
+    import settings as settings_module
+    from collectors.base import BaseCollector, RateLimited
+    from helpers import write_scenario
+
+    write_scenario(tmp_path / "s.jsonl.gz", 3)
+    s = settings_module.load(write_settings('[classify]\nenabled = false\n[alerts]\nenabled = false\n'
+                                            '[storage]\npath = "db.duckdb"\n[sources.demo]\nkind = "replay"\n'
+                                            'path = "s.jsonl.gz"\nspeed = 0.0\n'))
+
+    class Limited(BaseCollector):
+        calls = 0
+
+        def fetch(self, cursor):
+            def once():
+                Limited.calls += 1
+                if Limited.calls == 1:
+                    raise RateLimited("slow down", retry_after=0.01)
+                return Batch([], None)
+
+            return self.call(once)
+
+    engine = jobs.Engine(s)
+    try:
+        engine.collectors["demo"] = Limited("demo", sleep=lambda _: None)
+        assert engine.collect("demo").status == "ok"
+        details = json.loads(engine.db.reader().execute("SELECT details FROM runs").fetchone()[0])
+        assert details == {"rate_limit_waits": 1, "rate_limit_seconds": 0.0}
+    finally:
+        engine.db.close()
