@@ -16,13 +16,14 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 import settings as settings_module
+from alerts.engine import jobs as alert_jobs
 from classifiers.errors import ClassifierError
 from collectors import registry
 from collectors.base import Batch, Collector, CollectorError, Watch, WatchMatcher
@@ -153,6 +154,7 @@ class Engine:
         if self.label_job is not None:
             found.append(("classify", self.label_job.run, self.settings.classify.every_seconds))
         found.append(("retention", self.retention, self.settings.retention.every_hours * 3600))
+        found += alert_jobs(self.db, self.settings, lambda: self.clock()[0])
         return found
 
     def retention(self) -> None:
@@ -299,6 +301,27 @@ def cmd_status(s: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(s: Settings, args: argparse.Namespace) -> int:
+    """Preview a daily digest: through the running engine's service, or from the file when no engine holds it."""
+    from alerts.engine import database_queries, preview_digest
+
+    try:
+        client = StorageClient(service_url(s), service_token(s), timeout=60)
+        now = client.clock()[0]
+    except ServiceError:
+        db = Database(s.db_path)
+        try:
+            return preview_digest(database_queries(db), s, args.date, args.to, naive_utc(datetime.now(UTC)),
+                                  f"engine not running; read {s.db_path}")
+        finally:
+            db.close()
+    try:
+        return preview_digest(lambda name, params: client.query(name, **params), s, args.date, args.to, now,
+                              f"engine running, service at {service_url(s)}")
+    finally:
+        client.close()
+
+
 def cmd_forget(s: Settings, args: argparse.Namespace) -> int:
     """A person's request to be forgotten: through the running engine, or straight into the file."""
     params = {"author_id": args.author, "platform": args.platform}
@@ -325,6 +348,7 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "dashboard": (cmd_dashboard, "start the dashboard alone, against a running engine"),
     "collect": (cmd_collect, "run one source now, without the engine"),
     "status": (cmd_status, "sources, last runs and counts"),
+    "digest": (cmd_digest, "preview the daily digest: --date D (default: the latest), --to FILE.html"),
     "forget": (cmd_forget, "remove every post of one author (a request to be forgotten)"),
     "users": (users_cli.run, "dashboard users: list, add, role, disable, enable, reset-password, remove"),
 }
@@ -342,6 +366,9 @@ def parser() -> argparse.ArgumentParser:
         if name == "collect":
             cmd.add_argument("--source", required=True, help="the source's name in settings.toml")
             cmd.add_argument("--once", action="store_true", help="one run, then exit")
+        if name == "digest":
+            cmd.add_argument("--date", type=date.fromisoformat, help="the digest's date, YYYY-MM-DD (local)")
+            cmd.add_argument("--to", type=Path, help="write the HTML (and a CSV beside it) to this file")
         if name == "forget":
             cmd.add_argument("--author", required=True, help="the author's platform id (posts.author_id)")
             cmd.add_argument("--platform", help="only on this platform (default: every platform)")

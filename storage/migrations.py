@@ -115,6 +115,90 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "003_alerts",
+        """
+        -- one row per situation (detector + subject); repeats update it. *_seen_at are engine-clock times (the
+        -- detection step; simulated in the demo); raised_at, updated_at and the workflow times are wall-clock
+        -- times, so response times measure people, never the demo's accelerated clock
+        CREATE SEQUENCE alert_ids;
+        CREATE TABLE alerts (
+            alert_id        BIGINT PRIMARY KEY DEFAULT nextval('alert_ids'),
+            fingerprint     VARCHAR NOT NULL,  -- kind:subject, e.g. volume_spike:watch:covid-19
+            kind            VARCHAR NOT NULL,  -- volume_spike | sentiment_shift | narrative | claim_burst | coordination
+            severity        VARCHAR NOT NULL,  -- low | medium | high: the highest reached
+            watch           VARCHAR,
+            topic           VARCHAR,
+            claim_id        VARCHAR,
+            title           VARCHAR NOT NULL,
+            explanation     VARCHAR NOT NULL,  -- one plain-language paragraph with the numbers, latest step
+            metrics         VARCHAR,           -- JSON: the numbers of the latest step
+            links           VARCHAR,           -- JSON: [{"title": ..., "url": ...}]
+            status          VARCHAR NOT NULL,  -- new | acknowledged | assigned | resolved | dismissed
+            assignee        VARCHAR,
+            resolution_note VARCHAR,
+            response_url    VARCHAR,
+            first_seen_at   TIMESTAMP NOT NULL,
+            last_seen_at    TIMESTAMP NOT NULL,
+            occurrences     BIGINT NOT NULL,   -- detection steps at which the situation held
+            raised_at       TIMESTAMP NOT NULL,
+            updated_at      TIMESTAMP NOT NULL,
+            acknowledged_at TIMESTAMP,
+            assigned_at     TIMESTAMP,
+            resolved_at     TIMESTAMP,
+            dismissed_at    TIMESTAMP
+        );
+        CREATE TABLE alert_evidence (
+            alert_id   BIGINT NOT NULL,
+            rank       INTEGER NOT NULL,
+            platform   VARCHAR NOT NULL,
+            post_id    VARCHAR NOT NULL,
+            created_at TIMESTAMP,
+            text       VARCHAR,
+            url        VARCHAR,
+            note       VARCHAR,
+            PRIMARY KEY (alert_id, rank)
+        );
+        -- the history of every alert: detector updates and every staff change, with who and when
+        CREATE TABLE alert_events (
+            alert_id BIGINT NOT NULL,
+            changed_at TIMESTAMP NOT NULL,  -- wall clock
+            seen_at  TIMESTAMP,           -- engine clock of the detection step (detector events)
+            actor    VARCHAR NOT NULL,    -- 'detector' or the staff member
+            event    VARCHAR NOT NULL,    -- raised | escalated | updated | acknowledged | assigned | resolved | ...
+            status   VARCHAR NOT NULL,
+            severity VARCHAR NOT NULL,
+            note     VARCHAR,
+            details  VARCHAR              -- JSON
+        );
+        -- the outbox: one row per message to send; sent at least once, marked sent in its own transaction
+        CREATE SEQUENCE delivery_ids;
+        CREATE TABLE deliveries (
+            delivery_id     BIGINT PRIMARY KEY DEFAULT nextval('delivery_ids'),
+            dedupe_key      VARCHAR NOT NULL UNIQUE,  -- one message per alert event and channel, or per digest day
+            alert_id        BIGINT,
+            channel         VARCHAR NOT NULL,  -- webhook | email
+            target          VARCHAR NOT NULL,  -- the rule's name in settings (webhook URLs are resolved when sent)
+            payload         VARCHAR NOT NULL,  -- JSON body, or the whole email message
+            status          VARCHAR NOT NULL,  -- pending | sent | failed
+            attempts        INTEGER NOT NULL,
+            created_at      TIMESTAMP NOT NULL,
+            next_attempt_at TIMESTAMP NOT NULL,
+            sent_at         TIMESTAMP,
+            last_error      VARCHAR
+        );
+        -- staff judging an alert (or one of its evidence posts): the running precision of each detector
+        CREATE TABLE alert_feedback (
+            alert_id   BIGINT NOT NULL,
+            verdict    VARCHAR NOT NULL,  -- useful | not_relevant | noise | wrong_sentiment | not_misinformation
+            platform   VARCHAR,
+            post_id    VARCHAR,
+            note       VARCHAR,
+            actor      VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
+    (
         "005_dashboard",
         """
         -- analysts' saved read-only SQL queries, downloadable from the dashboard

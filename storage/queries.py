@@ -146,5 +146,6 @@ def _register_area_queries() -> None:
 AREA_MODULES: list[str] = [  # e.g. "storage.alert_queries"; add one line per area module
     "storage.dashboard_queries",
     "storage.retention",
+    "storage.alert_queries",
 ]
 _register_area_queries()

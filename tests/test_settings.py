@@ -77,9 +77,12 @@ def _fields(model: type) -> set[str]:
 
 def test_every_setting_is_documented_in_the_shipped_file():
     text = (ROOT / "settings.toml").read_text()
-    documented = set(re.findall(r"^#?\s*([a-z_]+)\s*=", text, re.M)) | set(re.findall(r"^\[+([a-z_.]+)", text, re.M))
+    sections = re.findall(r"^(?:# [^\[\n]*)?\[+([a-z_.]+)", text, re.M)  # also "# A webhook: [[alerts.webhooks]]"
+    documented = set(re.findall(r"^#?\s*([a-z_]+)\s*=", text, re.M)) | {p for s in sections for p in s.split(".")}
     models = [settings.Settings, settings.ServerSettings, settings.StorageSettings, settings.DashboardSettings,
               settings.ClassifySettings, settings.AlertSettings, settings.DigestSettings, settings.RetentionSettings,
+              settings.VolumeRule, settings.SentimentRule, settings.NarrativeRule, settings.ClaimRule,
+              settings.CoordinationRule, settings.WebhookSettings, settings.EmailRuleSettings, settings.SmtpSettings,
               settings.WatchSettings, settings.TopicSettings, *settings_models().values()]
     missing = {f"{m.__name__}.{f}" for m in models for f in _fields(m) if f not in documented}
     assert not missing, f"settings.toml does not document: {sorted(missing)}"

@@ -1,0 +1,52 @@
+"""What every detector gets for one pass: a read cursor, the steps to evaluate, the settings and the zone."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pandas as pd
+
+from alerts.model import Evidence
+from settings import AlertSettings
+
+EVIDENCE_POSTS = 5
+
+
+@dataclass(frozen=True)
+class Context:
+    con: duckdb.DuckDBPyConnection
+    steps: tuple[datetime, ...]  # window ends to evaluate, oldest first (engine clock, naive UTC)
+    settings: AlertSettings
+    zone: ZoneInfo
+    data_start: datetime | None  # the oldest stored post: earlier baseline windows are missing, not quiet
+
+    @property
+    def bucket_minutes(self) -> int:
+        """The coarsest bucket that every window and step is a whole number of."""
+        s = self.settings
+        windows = (s.volume.window_minutes, s.sentiment.window_minutes, s.claims.window_minutes,
+                   s.claims.window_minutes // 2 or 1, s.step_minutes, 60)
+        return math.gcd(*windows)
+
+    def window(self, minutes: int) -> timedelta:
+        return timedelta(minutes=minutes)
+
+
+def evidence_from(frame: pd.DataFrame, note: str | None = None, limit: int = EVIDENCE_POSTS) -> tuple[Evidence, ...]:
+    """Rows with platform, post_id, created_at, text (and url) as evidence records."""
+    rows = frame.head(limit).to_dict("records")
+    return tuple(
+        Evidence(str(r["platform"]), str(r["post_id"]), _moment(r.get("created_at")), str(r.get("text") or ""),
+                 None if pd.isna(r.get("url")) else str(r.get("url")), note)
+        for r in rows
+    )
+
+
+def _moment(value: object) -> datetime | None:
+    if value is None or pd.isna(value):  # type: ignore[arg-type]
+        return None
+    return pd.Timestamp(value).to_pydatetime()  # type: ignore[arg-type]

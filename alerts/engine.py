@@ -1,0 +1,101 @@
+"""The alerts area's scheduled jobs (detect, notify, digest) and the `civicradar digest` preview.
+
+Each job records a run (shown with the sources on the dashboard) when it had work to do, and a failure is
+recorded and logged rather than stopping the schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from alerts import digest, notify
+from alerts.detect import run_pass
+from alerts.windows import steps_between
+from settings import Settings
+from storage import alert_store
+from storage.db import Database, utcnow
+from storage.queries import QUERIES
+
+log = logging.getLogger(__name__)
+Job = tuple[str, Callable[[], Any], float]
+
+
+def jobs(db: Database, s: Settings, clock: Callable[[], datetime]) -> list[Job]:
+    """(job id, function, interval seconds) for the engine's scheduler."""
+    found: list[Job] = []
+    if s.alerts.enabled:
+        found.append(("alerts:detect", lambda: detect_job(db, s, clock), s.alerts.every_seconds))
+    if s.alerts.webhooks or s.alerts.emails or s.digest.enabled:
+        found.append(("alerts:notify", lambda: notify_job(db, s), s.alerts.notify_every_seconds))
+    if s.digest.enabled:
+        found.append(("alerts:digest", lambda: digest_job(db, s, clock), 60.0))
+    return found
+
+
+def _recorded(db: Database, job: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    run_id = db.start_run("alerts", job)
+    try:
+        details = fn()
+    except Exception as e:  # a bug or an outage must not kill the schedule: record it loudly
+        log.exception("alerts %s failed", job)
+        db.finish_run(run_id, "error", error=f"{type(e).__name__}: {e}")
+        return {"error": str(e)}
+    db.finish_run(run_id, "ok", items=int(details.get("raised", details.get("sent", 0))),
+                  warnings=int(details.get("failed", 0)), details=details)
+    return details
+
+
+def detect_job(db: Database, s: Settings, clock: Callable[[], datetime]) -> dict[str, Any] | None:
+    now = clock()
+    steps, _ = steps_between(alert_store.detect_cursor(db.reader()), now, s.alerts.step_minutes, 1)
+    if not steps:
+        return None  # no new step since the last pass: nothing to record
+    return _recorded(db, "detect", lambda: run_pass(db, s, now).counts())
+
+
+def notify_job(db: Database, s: Settings) -> dict[str, Any] | None:
+    if not alert_store.due_deliveries(db.reader(), utcnow(), 1):
+        return None
+    return _recorded(db, "notify", lambda: asdict(notify.send_due(db, s)))
+
+
+def digest_job(db: Database, s: Settings, clock: Callable[[], datetime]) -> dict[str, Any] | None:
+    """At the digest time (engine clock, local), the day's digest goes to the outbox once."""
+    day = digest.latest_day(s, clock())
+    if not s.digest.recipients or alert_store.has_delivery(db.reader(), f"digest:{day}"):
+        return None
+    return _recorded(db, "digest", lambda: enqueue_digest(db, s, day))
+
+
+def enqueue_digest(db: Database, s: Settings, day: date) -> dict[str, Any]:
+    built = digest.build(database_queries(db), s, day)
+    message = built.message(s.smtp.sender, s.digest.recipients).as_string()
+    added = db.write(lambda con: alert_store.enqueue(con, f"digest:{day}:email", None, "email", "digest", message,
+                                                     utcnow()))
+    return {"day": str(day), "queued": int(added)}
+
+
+def database_queries(db: Database) -> digest.QueryFn:
+    """Named queries run on this process's own database (the engine, or a CLI holding the file)."""
+    def run(name: str, params: dict[str, Any]) -> Any:
+        query = QUERIES[name]
+        return db.reader().sql(query.sql, params=query.bind(name, params)).df()
+
+    return run
+
+
+def preview_digest(run: digest.QueryFn, s: Settings, day: date | None, to: Path | None, now: datetime,
+                   where: str) -> int:
+    """`civicradar digest`: print the plain-text digest; with `to`, write the HTML (chart inline) there."""
+    built = digest.build(run, s, day or digest.latest_day(s, now))
+    print(f"({where})\nSubject: {built.subject}\n\n{built.text}")
+    if to is not None:
+        to.write_text(built.preview_html(), encoding="utf-8")
+        to.with_suffix(".csv").write_text(built.csv, encoding="utf-8")
+        print(f"HTML written to {to}; the day's alerts as CSV to {to.with_suffix('.csv')}")
+    return 0

@@ -1,0 +1,133 @@
+"""Notifications through an outbox: rules pick channels, deliveries are rows, a sender sends them at least once.
+
+`enqueue` runs inside the detection pass's transaction, so an alert and its deliveries commit together. `send_due`
+sends what is due, one message at a time, and marks each row sent (or failed, with its next attempt after an
+exponential backoff) in its own transaction. A webhook that is down only delays its rows; they are retried on the
+next pass and after a restart, and a row marked sent is never selected again.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import logging
+import smtplib
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import httpx
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from alerts.model import Recorded
+from alerts.payloads import WEBHOOK_FORMATS, AlertMessage
+from alerts.payloads import email as alert_email
+from settings import EmailRuleSettings, SecretRef, Settings, SettingsError, SmtpSettings, WebhookSettings
+from storage import alert_store
+from storage.db import Database, utcnow
+
+log = logging.getLogger(__name__)
+Rule = WebhookSettings | EmailRuleSettings
+
+
+class DeliveryError(Exception):
+    """A message could not be delivered this time; the message says why."""
+
+
+def selects(rule: Rule, r: Recorded) -> bool:
+    f = r.finding
+    wanted = not rule.watches or f.watch in rule.watches or f.topic in rule.watches
+    return f.at_least(rule.min_severity) and (not rule.kinds or f.kind in rule.kinds) and wanted
+
+
+def enqueue(con: duckdb.DuckDBPyConnection, recorded: Sequence[Recorded], s: Settings, now: datetime) -> int:
+    """Outbox rows for every (new or escalated alert, rule that selects it); returns how many were added."""
+    added = 0
+    for r in recorded:
+        m = AlertMessage(r.alert_id, r.event, r.finding, s.zone, s.alerts.dashboard_url)
+        base = f"alert:{r.alert_id}:{r.event}:{r.finding.severity}"
+        for hook in (h for h in s.alerts.webhooks if selects(h, r)):
+            body = json.dumps(WEBHOOK_FORMATS[hook.format](m), ensure_ascii=False)
+            added += alert_store.enqueue(con, f"{base}:webhook:{hook.name}", r.alert_id, "webhook", hook.name,
+                                         body, now)
+        for rule in (e for e in s.alerts.emails if selects(e, r)):
+            message = alert_email(m, s.smtp.sender, rule.to).as_string()
+            added += alert_store.enqueue(con, f"{base}:email:{rule.name}", r.alert_id, "email", rule.name,
+                                         message, now)
+    return added
+
+
+@dataclass(frozen=True)
+class SendResult:
+    sent: int = 0
+    failed: int = 0  # attempts that failed this pass (rows stay pending until max_attempts)
+
+
+def send_due(db: Database, s: Settings, wall: Callable[[], datetime] = utcnow, limit: int = 100) -> SendResult:
+    """Send every due delivery once; each outcome is committed on its own."""
+    sent = failed = 0
+    for row in alert_store.due_deliveries(db.reader(), wall(), limit):
+        try:
+            deliver(row, s)
+        except DeliveryError as e:
+            failed += 1
+            retry = _retry_at(s, int(row["attempts"]) + 1, wall())
+            log.warning("delivery %s to %s failed (attempt %d): %s", row["delivery_id"], row["target"],
+                        row["attempts"] + 1, e)
+            db.write(lambda con, r=row, e=e, at=retry: alert_store.mark_failed(con, r["delivery_id"], str(e), at))
+            continue
+        sent += 1
+        db.write(lambda con, r=row: alert_store.mark_sent(con, r["delivery_id"], wall()))
+    return SendResult(sent, failed)
+
+
+def _retry_at(s: Settings, attempts: int, now: datetime) -> datetime | None:
+    """Exponential backoff; None (give up, status 'failed') after max_attempts."""
+    if attempts >= s.alerts.max_attempts:
+        return None
+    delay = min(s.alerts.retry_initial_seconds * 2 ** (attempts - 1), s.alerts.retry_max_seconds)
+    return now + timedelta(seconds=delay)
+
+
+def deliver(row: dict[str, object], s: Settings) -> None:
+    if row["channel"] == "webhook":
+        hook = next((h for h in s.alerts.webhooks if h.name == row["target"]), None)
+        if hook is None:
+            raise DeliveryError(f"no webhook named {row['target']!r} in settings any more; add it back to send")
+        post_webhook(hook, str(row["payload"]), str(row["delivery_id"]))
+    else:
+        send_email(s.smtp, str(row["payload"]), s.path(s.smtp.ca_file) if s.smtp.ca_file else None)
+
+
+def post_webhook(hook: WebhookSettings, body: str, delivery_id: str) -> None:
+    try:
+        url = hook.url.get(f"alerts.webhooks {hook.name}.url") if isinstance(hook.url, SecretRef) else hook.url
+    except SettingsError as e:
+        raise DeliveryError(str(e)) from e
+    headers = {"Content-Type": "application/json", "X-CivicRadar-Delivery": delivery_id}
+    try:
+        for attempt in Retrying(retry=retry_if_exception_type(httpx.TransportError), stop=stop_after_attempt(2),
+                                wait=wait_exponential(multiplier=0.2, max=1), reraise=True):
+            with attempt:
+                response = httpx.post(url, content=body.encode(), headers=headers, timeout=hook.timeout_seconds)
+    except httpx.HTTPError as e:
+        raise DeliveryError(f"webhook {hook.name}: {type(e).__name__}: {e}") from e
+    if response.status_code >= 300:
+        raise DeliveryError(f"webhook {hook.name}: HTTP {response.status_code}: {response.text[:300]}")
+
+
+def send_email(smtp: SmtpSettings, message_text: str, ca_file: Path | None = None) -> None:
+    message = email.message_from_string(message_text, policy=email.policy.SMTP)
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds) as server:
+            if smtp.starttls:
+                server.starttls(context=ssl.create_default_context(cafile=ca_file))
+            if smtp.username is not None and smtp.password is not None:
+                server.login(smtp.username.get("smtp.username"), smtp.password.get("smtp.password"))
+            server.send_message(message)
+    except (smtplib.SMTPException, OSError, SettingsError) as e:
+        raise DeliveryError(f"email via {smtp.host}:{smtp.port}: {type(e).__name__}: {e}") from e
