@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -36,6 +35,7 @@ from collectors.base import (
 from collectors.http import retry_after
 from collectors.mapping import (
     Mapped,
+    count,
     decode_json,
     dump_state,
     each,
@@ -82,24 +82,24 @@ def _path(value: Any, keys: Sequence[str]) -> Any:
     return value
 
 
-def record_post(uri: str, did: str, record: Any, raw: Any, out: Mapped, fallback: datetime | None = None,
-                **extra: Any) -> None:
+def record_post(uri: str, did: str, record: Any, raw: Any, out: Mapped, time_us: Any = None, **extra: Any) -> None:
     """One `app.bsky.feed.post` record as a post; a record without text keeps going with a warning."""
     if not isinstance(record, dict):
         raise TypeError(f"post record is {type(record).__name__}, not an object")
-    created = when(record.get("createdAt")) or fallback
+    created = when(record.get("createdAt")) or from_micros(time_us)
     if created is None:
         raise ValueError("post has no readable createdAt")
     if "text" not in record:
         out.warnings.append(f"bluesky {uri}: record has no text")
-    embed = obj(record.get("embed"))
+    embed, langs = record.get("embed"), record.get("langs")
+    quoted = _path(embed, QUOTES[embed.get("$type")]) if isinstance(embed, dict) and embed.get("$type") in QUOTES \
+        else None
     out.posts.append(Post(
         platform=PLATFORM, post_id=uri, text=str(record.get("text") or ""), created_at=created,
         url=f"https://bsky.app/profile/{did}/post/{uri.rsplit('/', 1)[-1]}", author_id=did,
-        lang=text(seq(record.get("langs"))[0]) if seq(record.get("langs")) else None,
-        reply_to_id=text(_path(record, ("reply", "parent", "uri"))),
-        quote_of_id=text(_path(embed, QUOTES[embed["$type"]])) if embed.get("$type") in QUOTES else None,
-        raw=raw, **extra))
+        lang=text(langs[0]) if isinstance(langs, list) and langs else None,
+        reply_to_id=text(_path(record["reply"], ("parent", "uri"))) if "reply" in record else None,
+        quote_of_id=text(quoted), raw=raw, **extra))
 
 
 def _event(event: Any, out: Mapped) -> None:
@@ -117,7 +117,7 @@ def _event(event: Any, out: Mapped) -> None:
     if operation == "delete":
         out.deleted.append((PLATFORM, uri))
     elif operation in ("create", "update"):
-        record_post(uri, did, commit.get("record"), event, out, fallback=from_micros(event.get("time_us")))
+        record_post(uri, did, commit.get("record"), event, out, event.get("time_us"))
     else:
         out.warnings.append(f"jetstream: unknown commit operation {operation!r}")
 
@@ -127,9 +127,9 @@ def _post_view(view: Any, out: Mapped) -> None:
     if not view.get("uri") or not author.get("did"):
         raise ValueError("post view without uri or author.did")
     record_post(str(view["uri"]), str(author["did"]), view.get("record"), view, out,
-                author_handle=text(author.get("handle")), like_count=int(view.get("likeCount") or 0),
-                repost_count=int(view.get("repostCount") or 0), reply_count=int(view.get("replyCount") or 0),
-                quote_count=int(view.get("quoteCount") or 0))
+                author_handle=text(author.get("handle")), like_count=count(view.get("likeCount")),
+                repost_count=count(view.get("repostCount")), reply_count=count(view.get("replyCount")),
+                quote_count=count(view.get("quoteCount")))
 
 
 def parse(payload: Any) -> Mapped:
@@ -157,11 +157,10 @@ class JetstreamCollector(BaseCollector):
     def fetch(self, cursor: str | None) -> Batch:
         since = load_state(cursor).get("time_us")
         messages = self.call(lambda: self._listen(since))
-        out, last = Mapped(), since
-        for message in messages:
-            event = decode_json(message, "jetstream message", out)
-            last = max(last or 0, obj(event).get("time_us") or 0) or last
-            out.extend(parse(event))
+        out = Mapped()
+        events = [e for e in (decode_json(m, "jetstream message", out) for m in messages) if e is not None]
+        last = max([t for e in events if isinstance(t := obj(e).get("time_us"), int)] + [since or 0]) or None
+        out.extend(parse(events))
         read = len(out.posts)
         if not self.settings.keep_all:  # the firehose is the whole network: keep what a watch asks for
             matched = ((p, self.matcher.match(p.text)) for p in out.posts)

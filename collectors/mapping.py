@@ -82,6 +82,8 @@ def when(value: Any) -> datetime | None:
     if isinstance(value, str) and len(value) > 10 and value[4:5] == "-" and value[10:11] == "T":
         try:  # the common ISO 8601 case, ~50x faster than the general parser (it matters on the firehose)
             moment = datetime.fromisoformat(value)
+            if moment.tzinfo is UTC:
+                return moment
             return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
         except ValueError:
             pass
