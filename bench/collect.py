@@ -73,7 +73,7 @@ def event(rng: random.Random, i: int, rkeys: list[tuple[str, str]]) -> str:
 
 
 def record_stream(path: Path, n: int) -> None:
-    rng, rkeys = random.Random(SEED), []
+    rng, rkeys = random.Random(SEED), list[tuple[str, str]]()
     with path.open("w", encoding="utf-8") as f:
         for i in range(n):
             f.write(event(rng, i, rkeys) + "\n")

@@ -6,7 +6,8 @@ cursor is the `time_us` of the last event read; a reconnect rewinds a few second
 gapless replay; the repeats are upserts). Delete commits go to `Batch.deleted`; update commits replace the post.
 
 searchPosts (`kind = "bluesky_search"`) needs an account: the public AppView refuses unauthenticated search, so
-the SDK logs in with an app password and the PDS proxies the call. One query per watch term set, newest first.
+the SDK logs in with an app password and the PDS proxies the call. One query per watch term (the search syntax
+has no documented OR), newest first, each with its own `since` marker.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -27,12 +29,11 @@ from collectors.base import (
     Batch,
     CollectorError,
     Post,
-    RateLimited,
     SourceUnavailable,
     Watch,
     WatchMatcher,
 )
-from collectors.http import retry_after
+from collectors.http import error_for
 from collectors.mapping import (
     Mapped,
     count,
@@ -92,8 +93,8 @@ def record_post(uri: str, did: str, record: Any, raw: Any, out: Mapped, time_us:
     if "text" not in record:
         out.warnings.append(f"bluesky {uri}: record has no text")
     embed, langs = record.get("embed"), record.get("langs")
-    quoted = _path(embed, QUOTES[embed.get("$type")]) if isinstance(embed, dict) and embed.get("$type") in QUOTES \
-        else None
+    kind = embed.get("$type") if isinstance(embed, dict) else None
+    quoted = _path(embed, QUOTES[kind]) if isinstance(kind, str) and kind in QUOTES else None
     out.posts.append(Post(
         platform=PLATFORM, post_id=uri, text=str(record.get("text") or ""), created_at=created,
         url=f"https://bsky.app/profile/{did}/post/{uri.rsplit('/', 1)[-1]}", author_id=did,
@@ -188,20 +189,11 @@ class JetstreamCollector(BaseCollector):
             if not messages:
                 raise SourceUnavailable(f"jetstream {s.base_url}: connection closed ({e}); reconnecting") from e
         except InvalidStatus as e:
-            raise _status_error(e.response.status_code, dict(e.response.headers), s.base_url) from e
+            raise error_for(e.response.status_code, dict(e.response.headers), e.response.body.decode(errors="replace"),
+                            f"jetstream {s.base_url}", "Jetstream is open (no credentials): check base_url.") from e
         except (OSError, TimeoutError, WebSocketException) as e:
             raise SourceUnavailable(f"jetstream {s.base_url}: cannot connect ({e}); retrying with backoff") from e
         return messages
-
-
-def _status_error(status: int, headers: dict[str, str], where: str) -> CollectorError:
-    if status == 429:
-        return RateLimited(f"{where}: rate limited (429); waiting as asked", retry_after=retry_after(headers))
-    if status in (401, 403):
-        return AuthFailed(f"{where}: refused the connection ({status}); Jetstream is open, so check base_url")
-    if status >= 500:
-        return SourceUnavailable(f"{where}: server error {status}; retrying with backoff")
-    return CollectorError(f"{where}: HTTP {status}; check sources base_url")
 
 
 class BlueskySearchCollector(BaseCollector):
@@ -211,7 +203,7 @@ class BlueskySearchCollector(BaseCollector):
                  sleep: Callable[[float], None] = time.sleep) -> None:
         super().__init__(name, sleep)
         self.settings = settings
-        self.queries = list(settings.queries or [" ".join(w.terms()) for w in watches if w.terms()])
+        self.queries = list(settings.queries or dict.fromkeys(t for w in watches for t in w.terms()))
         from atproto import Client  # the SDK takes over a second to import; only this kind needs it
 
         self.client = Client(base_url=settings.base_url)
@@ -222,7 +214,7 @@ class BlueskySearchCollector(BaseCollector):
         pending = [q for q in self.queries if obj(states.get(q)).get("token")] or self.queries
         for query in pending:
             state = obj(states.get(query))
-            body = self._sdk(lambda q=query, st=state: self._search(q, st))
+            body = self._sdk(partial(self._search, query, state))
             mapped = parse(body)
             newest = max((p.created_at for p in mapped.posts), default=None)
             states[query] = page_state(state, newest.isoformat() if newest else None, text(obj(body).get("cursor")))
@@ -273,6 +265,6 @@ def _sdk_error(error: Exception, where: str) -> CollectorError:
         return SourceUnavailable(f"Bluesky {where}: unavailable ({error!r}); retrying with backoff")
     if not status:
         return CollectorError(f"Bluesky {where}: {type(error).__name__}: {error}")
-    return _status_error(status, headers, f"Bluesky {where}")
+    return error_for(status, headers, str(getattr(response, "content", "")), f"Bluesky {where}", "")
 
 

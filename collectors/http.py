@@ -62,22 +62,26 @@ def _date_seconds(value: str, now: float, http_date: bool) -> float | None:
     return max(moment.timestamp() - now, 0.0)
 
 
-def check(status: int, headers: Mapping[str, str], body: str, what: str, auth_hint: str) -> None:
-    """Raise the collector error for an HTTP status that is not success (304 counts as success)."""
-    if status < 400:
-        return
+def error_for(status: int, headers: Mapping[str, str], body: str, what: str, auth_hint: str) -> CollectorError:
+    """The collector error for an HTTP status of 400 or more."""
     detail = " ".join(body.split())[:300]
     if status in (401, 403):
-        raise AuthFailed(f"{what}: {status} {'Unauthorized' if status == 401 else 'Forbidden'}. {auth_hint} "
-                         f"(server said: {detail or 'nothing'})")
+        return AuthFailed(f"{what}: {status} {'Unauthorized' if status == 401 else 'Forbidden'}. {auth_hint} "
+                          f"(server said: {detail or 'nothing'})")
     if status == 429:
         wait = retry_after(headers)
-        raise RateLimited(f"{what}: rate limited (429); waiting {wait if wait is not None else 60:.0f}s as the "
-                          "server asked, then continuing", retry_after=wait)
+        return RateLimited(f"{what}: rate limited (429); waiting {wait if wait is not None else 60:.0f}s as the "
+                           "server asked, then continuing", retry_after=wait)
     if status >= 500:
-        raise SourceUnavailable(f"{what}: server error {status}; retrying with backoff (server said: {detail})")
-    raise CollectorError(f"{what}: HTTP {status} (server said: {detail or 'nothing'}); check the source's "
-                         "settings (URL, parameters)")
+        return SourceUnavailable(f"{what}: server error {status}; retrying with backoff (server said: {detail})")
+    return CollectorError(f"{what}: HTTP {status} (server said: {detail or 'nothing'}); check the source's "
+                          "settings (URL, parameters)")
+
+
+def check(status: int, headers: Mapping[str, str], body: str, what: str, auth_hint: str) -> None:
+    """Raise the collector error for an HTTP status that is not success (304 counts as success)."""
+    if status >= 400:
+        raise error_for(status, headers, body, what, auth_hint)
 
 
 def get(s: requests.Session, url: str, what: str, auth_hint: str, timeout: float = 30.0,

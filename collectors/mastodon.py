@@ -135,7 +135,7 @@ class MastodonCollector(BaseCollector):
         self.settings, self.host = settings, urlparse(settings.base_url).netloc
         tags = settings.hashtags or tuple(dict.fromkeys(h.lstrip("#").lower() for w in watches for h in w.hashtags))
         self.timelines = [f"tag:{t.lstrip('#')}" for t in tags] + (["public"] if settings.public else [])
-        self._bodies: list[bytes] = []
+        self._bodies: list[tuple[str, bytes]] = []
         http = requests.Session()
         http.hooks["response"].append(self._keep)
         token = settings.access_token.get(f"sources.{name}.access_token") if settings.access_token else None
@@ -146,7 +146,7 @@ class MastodonCollector(BaseCollector):
     def _keep(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Keep each body exactly as the server sent it (Mastodon.py converts what it returns)."""
         if not kwargs.get("stream"):  # reading a stream's content here would swallow the stream
-            self._bodies.append(response.content)
+            self._bodies.append((response.url, response.content))
 
     def fetch(self, cursor: str | None) -> Batch:
         state, out, more = load_state(cursor), Mapped(), False
@@ -185,7 +185,8 @@ class MastodonCollector(BaseCollector):
                 self.api.timeline_public(local=s.local_only, min_id=since, limit=s.limit)
             else:
                 self.api.timeline_hashtag(timeline[4:], local=s.local_only, min_id=since, limit=s.limit)
-        return json.loads(self._bodies[-1]) if self._bodies else []
+        bodies = [body for url, body in self._bodies if "/api/v1/timelines/" in url]
+        return json.loads(bodies[-1]) if bodies else []
 
     def _start(self, timeline: str, out: Mapped) -> None:
         buffer = StreamBuffer()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import praw
@@ -124,10 +125,11 @@ class RedditCollector(BaseCollector):
             client_secret=settings.client_secret.get(f"sources.{name}.client_secret"),
             user_agent=settings.user_agent, oauth_url=settings.base_url.rstrip("/"), reddit_url=auth_url.rstrip("/"),
             timeout=int(settings.timeout_seconds), check_for_updates=False, check_for_async=False)
-        for core in {id(c): c for c in (self.reddit._core, self.reddit._read_only_core) if c}.values():
-            core._retry_strategy_class = _NoRetry
+        for core in (self.reddit._core, self.reddit._read_only_core):
+            if core is not None:
+                core._retry_strategy_class = _NoRetry
         s = settings
-        self.feeds = [(f"/r/{sub}/new", {}) for sub in s.subreddits]
+        self.feeds: list[tuple[str, dict[str, str]]] = [(f"/r/{sub}/new", {}) for sub in s.subreddits]
         self.feeds += [(f"/r/{sub}/comments", {}) for sub in s.subreddits if s.comments]
         restrict = "0" if s.search_subreddit == "all" else "1"
         self.feeds += [(f"/r/{s.search_subreddit}/search", {"q": q, "sort": "new", "type": "link",
@@ -148,7 +150,7 @@ class RedditCollector(BaseCollector):
     def _feed(self, path: str, params: dict[str, str], known: dict[str, Any], out: Mapped) -> dict[str, Any]:
         since, seen, after, fresh = float(known.get("created", 0)), set(known.get("ids", [])), None, []
         for page in range(self.settings.max_pages):
-            body = self.call(lambda a=after: self._get(path, {**params, "limit": self.settings.limit, "after": a}))
+            body = self.call(partial(self._get, path, {**params, "limit": self.settings.limit, "after": after}))
             if isinstance(body, Quarantined):
                 out.quarantined.append(body)
                 break

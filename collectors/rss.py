@@ -8,6 +8,7 @@ the entries last seen.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import html
 import re
@@ -43,8 +44,8 @@ class RssSettings(SourceSettings):
 def _time(entry: dict[str, Any], *keys: str) -> datetime | None:
     for key in keys:
         parsed = entry.get(key)
-        if isinstance(parsed, time.struct_time | tuple) and len(parsed) >= 6:
-            return datetime(*parsed[:6], tzinfo=UTC)
+        if isinstance(parsed, time.struct_time | tuple) and len(parsed) >= 9:  # feedparser gives UTC struct_time
+            return datetime.fromtimestamp(calendar.timegm(tuple(parsed)), UTC)
     return None
 
 

@@ -26,7 +26,7 @@ import tweepy
 from pydantic import Field
 from requests.adapters import HTTPAdapter
 
-from collectors.base import BaseCollector, Batch, Post, Watch
+from collectors.base import BaseCollector, Batch, CollectorError, Post, Watch
 from collectors.mapping import (
     Mapped,
     count,
@@ -77,7 +77,8 @@ def quote(term: str) -> str:
 
 def build_queries(terms: Sequence[str], suffix: str, limit: int) -> list[str]:
     """OR-queries of the terms, each at most `limit` characters with the suffix; a term too long alone is left out."""
-    queries, group = [], []
+    queries: list[str] = []
+    group: list[str] = []
     for term in dict.fromkeys(quote(t) for t in terms if t.strip()):
         if len(_query([*group, term], suffix)) <= limit:
             group.append(term)
@@ -127,7 +128,8 @@ def parse(payload: Any) -> Mapped:
         return out
     users = {str(u.get("id")): u for u in map(obj, seq(obj(body.get("includes")).get("users")))}
     tags = tuple(str(r.get("tag")) for r in map(obj, seq(body.get("matching_rules"))) if r.get("tag"))
-    posts = body.get("data") if isinstance(body.get("data"), list) else [body["data"]] if body.get("data") else []
+    data = body.get("data")
+    posts = data if isinstance(data, list) else [data] if data else []
     out.warnings += [f"x: {e.get('title')}: {e.get('detail')}" for e in map(obj, seq(body.get("errors")))]
     return each(posts, lambda t, o: _tweet(t, users, tags, o), "x post", out)
 
@@ -201,16 +203,30 @@ class XCollector(BaseCollector):
         queries = obj(state.get("queries"))
         pending = [q for q in self.queries if obj(queries.get(q)).get("token")] or self.queries
         for query in pending:
-            known, size = obj(queries.get(query)), self._page_size(state)
-            body = self.call(lambda q=query, k=known, n=size: translated(lambda: self.client.search_recent_tweets(
-                q, since_id=k.get("since"), next_token=k.get("token"), max_results=n, expansions=EXPANSIONS,
-                tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS), "recent search"))
+            known = obj(queries.get(query))
+            body = self._page(query, known, self._page_size(state), out)
             self._meter(state, body)
             meta = obj(obj(body).get("meta"))
             queries[query] = page_state(known, text(meta.get("newest_id")), text(meta.get("next_token")))
             out.extend(parse(body))
         state["queries"] = {q: queries[q] for q in self.queries if q in queries}
         return any(obj(queries.get(q)).get("token") for q in self.queries)
+
+    def _page(self, query: str, known: dict[str, Any], size: int, out: Mapped) -> Any:
+        def request(since: Any) -> Any:
+            return self.call(lambda: translated(lambda: self.client.search_recent_tweets(
+                query, since_id=since, next_token=known.get("token"), max_results=size, expansions=EXPANSIONS,
+                tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS), "recent search"))
+
+        try:
+            return request(known.get("since"))
+        except CollectorError as e:
+            if "since_id" not in str(e) or not known.get("since"):
+                raise
+            out.warnings.append(f"x: the last post read is older than recent search's 7 days; posts between were "
+                                f"missed ({e})")
+            known.pop("since")
+            return request(None)
 
     def _drain(self, state: dict[str, Any], out: Mapped) -> bool:
         self._page_size(state)

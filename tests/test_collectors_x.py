@@ -186,3 +186,21 @@ def test_filtered_stream_syncs_rules_and_buffers_posts():
     finally:
         server.clear()
         server.stop()
+
+
+def test_a_since_id_older_than_seven_days_restarts_from_the_oldest_available(httpserver):
+    def handler(request: Request) -> Response:
+        if "since_id" in request.args:
+            problem = {"errors": [{"parameters": {"since_id": ["1"]}, "message": "Invalid 'since_id':'1'. 'since_id' "
+                                   "must be a tweet id created after 2026-11-13T16:00:00Z."}],
+                       "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
+                       "type": "https://api.twitter.com/2/problems/invalid-request"}
+            return Response(json.dumps(problem), status=400, content_type="application/json")
+        return Response(body("x", "search_page2.json"), content_type="application/json")
+
+    httpserver.expect_request("/2/tweets/search/recent").respond_with_handler(handler)
+    c = collector(httpserver)
+    cursor = json.dumps({"month": "2026-11", "queries": {q: {"since": "1"} for q in c.queries}})
+    batch = c.fetch(cursor)
+    assert len(batch.posts) == 2 and "older than recent search's 7 days" in batch.warnings[0]
+    assert json.loads(batch.next_cursor)["queries"][c.queries[0]]["since"] == "1861234567890123459"
