@@ -43,13 +43,17 @@ def normalised(text: str) -> str:
 
 
 def top_phrase(texts: Iterable[str], min_count: int = 3) -> str | None:
-    """The most repeated two- or three-word phrase (counted once per distinct text), if any is repeated."""
+    """The most repeated two- or three-word phrase (counted once per distinct text, longer phrases weighted up,
+    ties to the phrase that comes first in its text), if any is repeated at least `min_count` times."""
     counts: Counter[str] = Counter()
+    position: dict[str, int] = {}
     for text in set(texts):
         words = tokens(text)
-        grams = {" ".join(words[i:i + n]) for n in (2, 3) for i in range(len(words) - n + 1)}
-        counts.update(grams)
+        grams = {" ".join(words[i:i + n]): i for n in (2, 3) for i in range(len(words) - n + 1)}
+        counts.update(grams.keys())
+        for gram, i in grams.items():
+            position[gram] = min(i, position.get(gram, i))
     if not counts:
         return None
-    best = max(counts.items(), key=lambda kv: (kv[1] * (1 + kv[0].count(" ")), kv[0]))
-    return best[0] if best[1] >= min_count else None
+    best = max(counts, key=lambda g: (counts[g] * (1 + g.count(" ")), -position[g], g))
+    return best if counts[best] >= min_count else None
