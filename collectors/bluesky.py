@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from pydantic import Field
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 from collectors.base import (
     AuthFailed,
@@ -170,21 +170,18 @@ class JetstreamCollector(BaseCollector):
         stats = {"events": len(messages), "posts_seen": read, "posts_kept": len(out.posts), "lag_seconds": lag}
         return out.batch(dump_state({"time_us": last}), more=len(messages) >= self.settings.max_events, stats=stats)
 
-    def _listen(self, since: int | None) -> list[str | bytes]:
-        s = self.settings
+    def _url(self, since: int | None) -> str:
         params = {"wantedCollections": POST}
-        if since:
-            params["cursor"] = str(int(since - s.rewind_seconds * 1_000_000))
-        url = f"{s.base_url.rstrip('/')}/subscribe?{urlencode(params)}"
-        messages: list[str | bytes] = []
+        if since:  # rewound a little: Jetstream's advice for a gapless resume
+            params["cursor"] = str(int(since - self.settings.rewind_seconds * 1_000_000))
+        return f"{self.settings.base_url.rstrip('/')}/subscribe?{urlencode(params)}"
+
+    def _listen(self, since: int | None) -> list[str | bytes]:
+        s, messages = self.settings, list[str | bytes]()
         deadline = time.monotonic() + s.listen_seconds
         try:
-            with connect(url, open_timeout=s.open_timeout_seconds, max_size=2**22, proxy=None) as ws:
-                while len(messages) < s.max_events and (left := deadline - time.monotonic()) > 0:
-                    try:
-                        messages.append(ws.recv(timeout=left))
-                    except TimeoutError:
-                        break
+            with connect(self._url(since), open_timeout=s.open_timeout_seconds, max_size=2**22, proxy=None) as ws:
+                _receive(ws, messages, s.max_events, deadline)
         except ConnectionClosed as e:
             if not messages:
                 raise SourceUnavailable(f"jetstream {s.base_url}: connection closed ({e}); reconnecting") from e
@@ -194,6 +191,14 @@ class JetstreamCollector(BaseCollector):
         except (OSError, TimeoutError, WebSocketException) as e:
             raise SourceUnavailable(f"jetstream {s.base_url}: cannot connect ({e}); retrying with backoff") from e
         return messages
+
+
+def _receive(ws: ClientConnection, messages: list[str | bytes], limit: int, deadline: float) -> None:
+    try:
+        while len(messages) < limit and (left := deadline - time.monotonic()) > 0:
+            messages.append(ws.recv(timeout=left))
+    except TimeoutError:
+        return  # listened long enough
 
 
 class BlueskySearchCollector(BaseCollector):
@@ -217,7 +222,9 @@ class BlueskySearchCollector(BaseCollector):
             body = self._sdk(partial(self._search, query, state))
             mapped = parse(body)
             newest = max((p.created_at for p in mapped.posts), default=None)
-            states[query] = page_state(state, newest.isoformat() if newest else None, text(obj(body).get("cursor")))
+            depth = int(state.get("pages", 0)) + 1 if state.get("token") else 1
+            token = text(obj(body).get("cursor")) if depth < self.settings.max_pages else None
+            states[query] = {**page_state(state, newest.isoformat() if newest else None, token), "pages": depth}
             pages += 1
             out.extend(mapped)
         more = any(obj(states.get(q)).get("token") for q in self.queries)

@@ -21,10 +21,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import requests
 import tweepy
 from pydantic import Field
-from requests.adapters import HTTPAdapter
 
 from collectors.base import BaseCollector, Batch, CollectorError, Post, Watch
 from collectors.mapping import (
@@ -41,11 +39,18 @@ from collectors.mapping import (
     when,
 )
 from collectors.streams import StreamBuffer
-from collectors.x_errors import capped, status_error, translated
+from collectors.x_support import (
+    TWEEPY_HOST,
+    RewriteAdapter,
+    build_queries,
+    capped,
+    status_error,
+    translated,
+    watch_terms,
+)
 from settings import SecretRef, SourceSettings
 
 PLATFORM = "x"
-TWEEPY_HOST = "https://api.twitter.com"
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
 TWEET_FIELDS = ["created_at", "author_id", "lang", "public_metrics", "referenced_tweets", "conversation_id",
                 "edit_history_tweet_ids", "note_tweet"]
@@ -67,33 +72,6 @@ class XSettings(SourceSettings):
     monthly_cap_usd: float = Field(50.0, ge=0)
     stream_wait_seconds: float = Field(5.0, ge=0)
     timeout_seconds: float = Field(30.0, gt=0)
-
-
-def quote(term: str) -> str:
-    if term.startswith("#") or term.startswith("from:"):
-        return term
-    return term if term.isalnum() else '"' + term.replace('"', "") + '"'
-
-
-def build_queries(terms: Sequence[str], suffix: str, limit: int) -> list[str]:
-    """OR-queries of the terms, each at most `limit` characters with the suffix; a term too long alone is left out."""
-    queries: list[str] = []
-    group: list[str] = []
-    for term in dict.fromkeys(quote(t) for t in terms if t.strip()):
-        if len(_query([*group, term], suffix)) <= limit:
-            group.append(term)
-        elif group and len(_query([term], suffix)) <= limit:
-            queries.append(_query(group, suffix))
-            group = [term]
-    return queries + ([_query(group, suffix)] if group else [])
-
-
-def _query(terms: Sequence[str], suffix: str) -> str:
-    return f"({' OR '.join(terms)}) {suffix}".strip() if len(terms) > 1 else f"{terms[0]} {suffix}".strip()
-
-
-def watch_terms(watch: Watch) -> list[str]:
-    return [*watch.terms(), *(f"from:{a.lstrip('@')}" for a in watch.accounts)]
 
 
 def _tweet(tweet: Any, users: dict[str, dict[str, Any]], tags: tuple[str, ...], out: Mapped) -> None:
@@ -145,24 +123,9 @@ def reads(body: Any) -> tuple[int, int]:
     return posts + len(seq(includes.get("tweets"))), len(seq(includes.get("users")))
 
 
-class RewriteAdapter(HTTPAdapter):
-    """Sends tweepy's fixed host to `base_url` (a proxy, a gateway, a test server) and adds a timeout."""
-
-    def __init__(self, base_url: str, timeout: float) -> None:
-        super().__init__()
-        self.base, self.timeout = base_url.rstrip("/"), timeout
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        if request.url and request.url.startswith(TWEEPY_HOST):
-            request.url = self.base + request.url[len(TWEEPY_HOST):]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
-
-
 class _Stream(tweepy.StreamingClient):
     def __init__(self, token: str, buffer: StreamBuffer) -> None:
-        super().__init__(token, return_type=dict)
+        super().__init__(token, return_type=dict, daemon=True)  # never keeps a stopping engine alive
         self.buffer = buffer
 
     def on_data(self, raw_data: bytes) -> None:

@@ -1,18 +1,20 @@
-"""X API errors, translated into the collector error tree with what to do about each."""
+"""X helpers: queries and stream rules from the watches, the host-rewriting adapter, errors that say what to do."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 import requests
 import tweepy
+from requests.adapters import HTTPAdapter
 
-from collectors.base import AuthFailed, CollectorError, RateLimited, SourceUnavailable
+from collectors.base import AuthFailed, CollectorError, RateLimited, SourceUnavailable, Watch
 from collectors.http import retry_after
 
 T = TypeVar("T")
+TWEEPY_HOST = "https://api.twitter.com"
 TOKEN = ("X rejected the bearer token (401): check that the variable bearer_token names holds the app's current "
          "Bearer Token (developer console > your app > Keys and tokens)")
 ACCESS = ("X refused (403): the app is not attached to a project, or its access does not include this endpoint "
@@ -59,3 +61,45 @@ def capped(name: str, stats: dict[str, Any], now: datetime) -> CollectorError:
         f"X monthly cap reached: {stats['post_reads']} posts and {stats['user_reads']} users read in "
         f"{stats['month']}, ${stats['spend_usd']:.2f} of the ${stats['cap_usd']:.2f} cap. Collection from X is "
         f"stopped until {following} (UTC); raise sources.{name}.monthly_cap_usd to continue sooner.")
+
+
+def quote(term: str) -> str:
+    if term.startswith("#") or term.startswith("from:"):
+        return term
+    return term if term.isalnum() else '"' + term.replace('"', "") + '"'
+
+
+def build_queries(terms: Sequence[str], suffix: str, limit: int) -> list[str]:
+    """OR-queries of the terms, each at most `limit` characters with the suffix; a term too long alone is left out."""
+    queries: list[str] = []
+    group: list[str] = []
+    for term in dict.fromkeys(quote(t) for t in terms if t.strip()):
+        if len(_query([*group, term], suffix)) <= limit:
+            group.append(term)
+        elif group and len(_query([term], suffix)) <= limit:
+            queries.append(_query(group, suffix))
+            group = [term]
+    return queries + ([_query(group, suffix)] if group else [])
+
+
+def _query(terms: Sequence[str], suffix: str) -> str:
+    return f"({' OR '.join(terms)}) {suffix}".strip() if len(terms) > 1 else f"{terms[0]} {suffix}".strip()
+
+
+def watch_terms(watch: Watch) -> list[str]:
+    return [*watch.terms(), *(f"from:{a.lstrip('@')}" for a in watch.accounts)]
+
+
+class RewriteAdapter(HTTPAdapter):
+    """Sends tweepy's fixed host to `base_url` (a proxy, a gateway, a test server) and adds a timeout."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__()
+        self.base, self.timeout = base_url.rstrip("/"), timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if request.url and request.url.startswith(TWEEPY_HOST):
+            request.url = self.base + request.url[len(TWEEPY_HOST):]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)

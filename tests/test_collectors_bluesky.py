@@ -151,3 +151,15 @@ def test_search_mapping_counts_and_handles():
     [first, second] = parse(load("bluesky", "search_page1.json")).posts
     assert first.author_handle == "harborhealth.bsky.social" and first.like_count == 17 and first.quote_count == 2
     assert second.text.startswith("the vaccine has microchips") and second.quote_of_id is None
+
+
+def test_search_stops_after_max_pages_and_moves_its_marker(httpserver, monkeypatch):
+    monkeypatch.setenv("BLUESKY_APP_PASSWORD", "app-pass-1234")
+    seen: list[dict] = []
+    fake_pds(httpserver, seen)
+    s = BlueskySearchSettings(base_url=httpserver.url_for("/").rstrip("/"), handle="harborhealth.bsky.social",
+                              queries=("booster",), max_pages=1)
+    batch = BlueskySearchCollector("bsky", s, (), Sleeps()).fetch(None)
+    state = json.loads(batch.next_cursor)["queries"]["booster"]
+    assert not batch.more and state["token"] is None and state["since"] == "2025-11-20T15:00:01+00:00"
+    assert len(seen) == 1
