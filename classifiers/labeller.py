@@ -66,7 +66,8 @@ class Labeller:
         scored = batch.scored
         topics = dict(zip(scored, self.topic_scorer.assign([batch.raw[i] for i in scored], emb[scored]),
                           strict=True))
-        mis = self.misinfo_calibration.scores(mis_logits[scored], emb[scored])
+        tfidf = self.model_set.tfidf([batch.cls_text[i] for i in scored])
+        mis = self.misinfo_calibration.scores(mis_logits[scored], tfidf, emb[scored])
         misinfo = {r: (mis[0][j], mis[1][j], mis[2][j]) for j, r in enumerate(scored)}
         matches = self._match(batch, emb, batch_size)
         sentiments = dict(zip(batch.sentiment_rows,

@@ -1,6 +1,8 @@
-"""Likely-misinformation score: the text classifier's second head, calibrated, then shrunk out of its domain.
+"""Likely-misinformation score: the text classifier's second head stacked with a TF-IDF model, then shrunk
+out of its domain.
 
-The head was trained on CONSTRAINT COVID-19 posts. Far from that domain its output says little, so the score is
+Both were trained on CONSTRAINT COVID-19 posts; a logistic regression on the 10 % of CONSTRAINT train held out
+from fine-tuning combines them into a calibrated probability. Far from that domain it says little, so the score is
 pulled towards ``prior`` (below 0.5: "no evidence") as the post's similarity to the training posts drops:
 ``score = w * p + (1 - w) * prior``, ``w`` rising from 0 at similarity ``lo`` to 1 at ``hi`` (fitted in
 training/calibrate_misinfo.py on held-out CONSTRAINT train posts and ordinary tweets / LIAR train statements).
@@ -18,8 +20,7 @@ FLAG = 0.5
 
 @dataclass(frozen=True)
 class MisinfoCalibration:
-    slope: float
-    intercept: float
+    stack: tuple[float, float, float]  # weights of the head's margin and the TF-IDF logit, intercept
     centroids: np.ndarray  # (k, 384) L2-normalised centres of the training posts' embeddings
     lo: float
     hi: float
@@ -27,8 +28,9 @@ class MisinfoCalibration:
 
     @classmethod
     def from_config(cls, config: dict[str, Any], centroids: np.ndarray) -> MisinfoCalibration:
-        platt, domain = config["platt"], config["domain"]
-        return cls(platt[0], platt[1], centroids, domain["lo"], domain["hi"], domain["prior"])
+        stack, domain = config["stack"], config["domain"]
+        return cls((stack["margin"], stack["tfidf"], stack["bias"]), centroids, domain["lo"], domain["hi"],
+                   domain["prior"])
 
     def domain_similarity(self, embeddings: np.ndarray) -> np.ndarray:
         return (embeddings @ self.centroids.T).max(axis=1)
@@ -36,14 +38,16 @@ class MisinfoCalibration:
     def weight(self, embeddings: np.ndarray) -> np.ndarray:
         return np.clip((self.domain_similarity(embeddings) - self.lo) / (self.hi - self.lo), 0.0, 1.0)
 
-    def in_domain(self, logits: np.ndarray) -> np.ndarray:
-        """Platt-scaled P(misinformation) as if the post were a COVID-19 post."""
+    def in_domain(self, logits: np.ndarray, tfidf: np.ndarray) -> np.ndarray:
+        """Calibrated P(misinformation) as if the post were a COVID-19 post (logistic stacking)."""
         margin = logits[:, 1] - logits[:, 0]
-        return 1.0 / (1.0 + np.exp(-(self.slope * margin + self.intercept)))
+        return 1.0 / (1.0 + np.exp(-(self.stack[0] * margin + self.stack[1] * tfidf + self.stack[2])))
 
-    def scores(self, logits: np.ndarray, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def scores(
+        self, logits: np.ndarray, tfidf: np.ndarray, embeddings: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(final score, in-domain probability, domain weight) per row."""
-        p, w = self.in_domain(logits), self.weight(embeddings)
+        p, w = self.in_domain(logits, tfidf), self.weight(embeddings)
         return w * p + (1.0 - w) * self.prior, p, w
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ModelMissing
 from .runtime import OnnxModel, check_folder
+from .tfidf import TfidfLogit
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "models"
 
@@ -19,6 +21,7 @@ BUILD = {
     "reranker": "python training/train_reranker.py",
 }
 LANGID = "py3langid"
+EXTRA_TEXTCLS = ("domain.json", "tfidf.json")
 
 
 class ModelSet:
@@ -28,6 +31,9 @@ class ModelSet:
     def check(self) -> None:
         for folder, build in BUILD.items():
             check_folder(self.root / folder, build)
+        for name in EXTRA_TEXTCLS:
+            if not (self.root / "textcls" / name).is_file():
+                raise ModelMissing(self.root / "textcls" / name, BUILD["textcls"])
 
     def _load(self, folder: str) -> OnnxModel:
         return OnnxModel(self.root / folder, BUILD[folder])
@@ -48,6 +54,10 @@ class ModelSet:
     def domain_centroids(self) -> np.ndarray:
         path = self.root / "textcls" / "domain.json"
         return np.asarray(json.loads(path.read_text())["centroids"], dtype=np.float32)
+
+    @cached_property
+    def tfidf(self) -> TfidfLogit:
+        return TfidfLogit.load(self.root / "textcls" / "tfidf.json")
 
     def _tag(self, folder: str) -> str:
         config = json.loads((self.root / folder / "config.json").read_text())

@@ -132,7 +132,10 @@ def test_models_report_name_and_version_per_task(tiny_models: Path, tmp_path: Pa
     assert changed == {"sentiment", "misinfo"}  # these labels need relabelling; topics and claims do not
 
 
-@pytest.mark.parametrize("missing", ["encoder/model.onnx", "textcls/tokenizer.json", "reranker/config.json"])
+@pytest.mark.parametrize(
+    "missing", ["encoder/model.onnx", "textcls/tokenizer.json", "textcls/domain.json", "textcls/tfidf.json",
+                "reranker/config.json"]
+)
 def test_missing_model_is_a_clear_startup_error(tiny_models: Path, tmp_path: Path, missing: str,
                                                 no_network: None) -> None:
     broken = tmp_path / "models"

@@ -81,3 +81,19 @@ def test_reason_only_for_flags() -> None:
     assert reason(0.9, 0.9, 1.0, None, None) == "classifier score 0.90"
     text = reason(0.3, 0.8, 0.2, "c1 \"5G\"", 0.77)
     assert text is not None and text.startswith('matched claim c1 "5G" (score 0.77)') and "shrunk from 0.80" in text
+
+
+def test_tfidf_logit_matches_scikit_learn() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from classifiers.tfidf import TfidfLogit
+
+    docs = ["5G spreads the virus", "the council meets today", "virus cases rise today", "5G towers cause the virus",
+            "council approves the budget", "new cases reported by the council"]
+    labels = [1, 0, 0, 1, 0, 0]
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    fit = LogisticRegression().fit(vec.fit_transform(docs), labels)
+    mine = TfidfLogit({t: (vec.idf_[j], fit.coef_[0][j]) for t, j in vec.vocabulary_.items()}, fit.intercept_[0])
+    probe = ["the 5G virus virus", "budget today", "nothing known here", ""]
+    assert np.allclose(mine(probe), fit.decision_function(vec.transform(probe)), atol=1e-6)

@@ -1,7 +1,9 @@
 """Package the text classifier (after train_textcls.py) and fit its calibration; no val data is used.
 
 - sentiment: the training label prior (for the macro-recall decision rule, see classifiers/sentiment.py);
-- misinformation: Platt scaling on the 10 % of CONSTRAINT train held out from fine-tuning;
+- misinformation: a TF-IDF logistic regression (word 1-2-grams, C=10) on the same 90 % of CONSTRAINT train the
+  network saw, then a logistic regression stacking the head's margin and the TF-IDF logit, fitted on the 10 %
+  held out from both;
 - domain: 32 k-means centres of the CONSTRAINT training posts' embeddings; the shrinkage starts below the
   10th percentile of held-out CONSTRAINT posts' similarity (``hi``) and is complete at the median similarity
   of ordinary tweets and LIAR political statements (``lo``), from their train splits.
@@ -22,6 +24,7 @@ from train_textcls import CKPT, MAX_LEN, SEED, misinfo_split
 from classifiers.runtime import OnnxModel
 from classifiers.sentiment import LABELS
 from classifiers.text import normalize, retrieval_text
+from classifiers.tfidf import TfidfLogit
 
 NAME = "civicradar-textcls-minilm"
 VERSION = "2026.11.1"
@@ -34,12 +37,25 @@ def sentiment_config() -> dict:
     return {"labels": list(LABELS), "log_prior": np.log(counts / counts.sum()).round(5).tolist(), "prior_weight": 1.0}
 
 
-def platt(model: OnnxModel) -> list[float]:
+def fit_tfidf(folder) -> TfidfLogit:  # type: ignore[no-untyped-def]
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    frame = read("constraint_covid19_fakenews", "train").iloc[misinfo_split()[0]]
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    matrix = vec.fit_transform([normalize(t) for t in frame["text"]])
+    fit = LogisticRegression(C=10.0, max_iter=3000).fit(matrix, (frame["label"] == "fake").to_numpy())
+    terms = {t: [round(float(vec.idf_[j]), 6), round(float(fit.coef_[0][j]), 6)] for t, j in vec.vocabulary_.items()}
+    (folder / "tfidf.json").write_text(json.dumps({"terms": terms, "intercept": float(fit.intercept_[0])}) + "\n")
+    return TfidfLogit.load(folder / "tfidf.json")
+
+
+def stack(model: OnnxModel, tfidf: TfidfLogit) -> dict[str, float]:
     frame = read("constraint_covid19_fakenews", "train").iloc[misinfo_split()[1]]
-    logits = model([normalize(t) for t in frame["text"]])["misinfo_logits"]
-    margin = (logits[:, 1] - logits[:, 0]).reshape(-1, 1)
-    fit = LogisticRegression(C=1.0).fit(margin, (frame["label"] == "fake").to_numpy())
-    return [float(fit.coef_[0][0]), float(fit.intercept_[0])]
+    texts = [normalize(t) for t in frame["text"]]
+    logits = model(texts)["misinfo_logits"]
+    features = np.stack([logits[:, 1] - logits[:, 0], tfidf(texts)], axis=1)
+    fit = LogisticRegression(C=1.0).fit(features, (frame["label"] == "fake").to_numpy())
+    return {"margin": float(fit.coef_[0][0]), "tfidf": float(fit.coef_[0][1]), "bias": float(fit.intercept_[0])}
 
 
 def embed(encoder: OnnxModel, texts: list[str]) -> np.ndarray:
@@ -69,7 +85,7 @@ def main() -> None:
     encoder = OnnxModel(MODELS / "encoder", "python training/export_encoder.py")
     centroids, bounds = domain(encoder)
     (folder / "domain.json").write_text(json.dumps({"centroids": centroids.round(5).tolist()}) + "\n")
-    config["misinfo"] = {"platt": platt(OnnxModel(folder, "")), "domain": bounds}
+    config["misinfo"] = {"stack": stack(OnnxModel(folder, ""), fit_tfidf(folder)), "domain": bounds}
     (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     print(json.dumps(config["misinfo"]))
 
