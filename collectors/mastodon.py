@@ -142,6 +142,7 @@ class MastodonCollector(BaseCollector):
         self.api = Mastodon(api_base_url=settings.base_url, access_token=token, ratelimit_method="throw",
                             request_timeout=settings.timeout_seconds, session=http)
         self.streams: dict[str, tuple[StreamBuffer, Any]] = {}
+        self._gap: set[str] = set()
 
     def _keep(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Keep each body exactly as the server sent it (Mastodon.py converts what it returns)."""
@@ -158,25 +159,30 @@ class MastodonCollector(BaseCollector):
         return out.batch(dump_state(state), more=more, stats=stats)
 
     def _timeline(self, timeline: str, state: dict[str, Any], out: Mapped) -> bool:
-        buffer, _ = self.streams.get(timeline, (None, None))
-        if buffer is not None and buffer.error is None:
-            mapped = Mapped()
-            for message in buffer.drain():
-                mapped.extend(parse(message))
-            state[timeline] = _newest(state.get(timeline), [p.post_id for p in mapped.posts])
-            out.extend(mapped)
-            return False
-        if buffer is not None:
-            out.warnings.append(str(buffer.error))
-            self._stop(timeline)
+        if timeline in self.streams:
+            buffer, handle = self.streams[timeline]
+            self._take(timeline, [parse(m) for m in buffer.drain()], state, out)
+            alive = handle.is_alive() and buffer.error is None
+            if alive and timeline not in self._gap:
+                return False
+            if not alive:
+                out.warnings.append(f"mastodon {self.host}: the {timeline} stream stopped "
+                                    f"({buffer.error or 'closed by the server'}); polling until it is back")
+                self._stop(timeline)
         statuses = self.call(lambda: self._poll(timeline, state.get(timeline)))
-        mapped = parse(statuses)
-        state[timeline] = _newest(state.get(timeline), [p.post_id for p in mapped.posts])
-        out.extend(mapped)
+        self._take(timeline, [parse(statuses)], state, out)
         caught_up = not isinstance(statuses, list) or len(statuses) < self.settings.limit
-        if caught_up and self.settings.stream:
+        if timeline in self.streams and caught_up:  # one more poll covered the stream's connecting moment
+            self._gap.discard(timeline)
+        elif caught_up and self.settings.stream and timeline not in self.streams:
             self._start(timeline, out)
         return not caught_up
+
+    @staticmethod
+    def _take(timeline: str, parts: list[Mapped], state: dict[str, Any], out: Mapped) -> None:
+        for mapped in parts:
+            state[timeline] = _newest(state.get(timeline), [p.post_id for p in mapped.posts])
+            out.extend(mapped)
 
     def _poll(self, timeline: str, since: str | None) -> Any:
         s, self._bodies = self.settings, []
@@ -202,9 +208,11 @@ class MastodonCollector(BaseCollector):
             out.warnings.append(f"mastodon {self.host}: no streaming for {timeline} ({e}); polling instead")
             return
         self.streams[timeline] = (buffer, handle)
+        self._gap.add(timeline)
 
     def _stop(self, timeline: str) -> None:
         _, handle = self.streams.pop(timeline)
+        self._gap.discard(timeline)
         handle.close()
 
     def _local(self, post: Post) -> Post:

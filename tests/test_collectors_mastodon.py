@@ -89,9 +89,14 @@ def test_streaming_takes_over_after_catch_up_and_brings_edits_and_deletes():
     server = HTTPServer(threaded=True)
     server.start()
     try:
-        base = server.url_for("/").rstrip("/")
-        server.expect_request("/api/v1/timelines/tag/vaccine").respond_with_data(
-            body("mastodon", "tag_page1.json"), content_type="application/json")
+        base, polls = server.url_for("/").rstrip("/"), []
+
+        def tag(request: Request) -> Response:
+            polls.append(request.args.get("min_id"))
+            return Response("[]" if request.args.get("min_id") else body("mastodon", "tag_page1.json"),
+                            content_type="application/json")
+
+        server.expect_request("/api/v1/timelines/tag/vaccine").respond_with_handler(tag)
         server.expect_request("/api/v1/timelines/public").respond_with_data("[]", content_type="application/json")
         server.expect_request("/api/v2/instance/").respond_with_data(
             body("mastodon", "instance_v2.json").replace(b"STREAMING_URL", base.replace("http", "ws").encode()),
@@ -101,7 +106,7 @@ def test_streaming_takes_over_after_catch_up_and_brings_edits_and_deletes():
         def sse(request: Request) -> Response:
             def chunks():
                 yield body("mastodon", "stream.sse")
-                time.sleep(2)
+                time.sleep(0.5)  # then the server closes the stream
 
             return Response(chunks(), content_type="text/event-stream")
 
@@ -120,6 +125,10 @@ def test_streaming_takes_over_after_catch_up_and_brings_edits_and_deletes():
         assert {p.post_id for p in seen_posts} == {f"{host}:113500000000000105", f"{host}:113500000000000104"}
         assert deleted == [("mastodon", f"{host}:113500000000000102")]
         assert json.loads(later.next_cursor)["tag:vaccine"] == "113500000000000105"
+        assert polls[0] is None and polls[1] in ("113500000000000103", "113500000000000105")  # covers the connecting
+        c.streams["tag:vaccine"][1].join(3)
+        after = c.fetch(later.next_cursor)  # the server closed the stream: back to polling, then streaming again
+        assert "stream stopped (closed by the server)" in after.warnings[0] and polls[-1] == "113500000000000105"
         for _, handle in c.streams.values():
             handle.close()
     finally:
