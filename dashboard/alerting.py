@@ -15,7 +15,6 @@ from dashboard.data import available, query
 OPEN = ["new", "acknowledged", "assigned"]
 STATUSES = [*OPEN, "resolved", "dismissed"]
 SEVERITIES = ["high", "medium", "low"]
-SEVERITY_ICON = {"high": "🔴 high", "medium": "🟠 medium", "low": "🟢 low"}
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,13 @@ def summary(now: datetime) -> Summary | None:
     """Open alerts (all), high-severity open ones, and the median time to acknowledge over 7 days."""
     if not ready():
         return None
-    everything = query("alert_team_response").set_index("severity")
-    week = query("alert_team_response", since=now - timedelta(days=7), until=now).set_index("severity")
+    return summary_of(query("alert_team_response"),
+                      query("alert_team_response", since=now - timedelta(days=7), until=now))
+
+
+def summary_of(everything: pd.DataFrame, week: pd.DataFrame) -> Summary:
+    """From `alert_team_response` over all time and over the last 7 days."""
+    everything, week = everything.set_index("severity"), week.set_index("severity")
     high = int(everything.at["high", "open"]) if "high" in everything.index else 0
     median = week.at["all", "median_minutes_to_acknowledge"] if "all" in week.index else None
     return Summary(int(everything.at["all", "open"]) if "all" in everything.index else 0, high, minutes(median))
@@ -68,8 +72,11 @@ def platforms_text(raw: object) -> str:
 def narratives_frame(now: datetime, hours: int, limit: int = 20) -> pd.DataFrame | None:
     if not ready():
         return None
-    found = query("narratives", since=now - timedelta(hours=hours), until=now, limit=limit)
-    return found.assign(platforms=found["platforms"].map(platforms_text))
+    return readable(query("narratives", since=now - timedelta(hours=hours), until=now, limit=limit))
+
+
+def readable(narratives: pd.DataFrame) -> pd.DataFrame:
+    return narratives.assign(platforms=narratives["platforms"].map(platforms_text))
 
 
 def narratives(now: datetime, hours: int) -> None:

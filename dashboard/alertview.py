@@ -10,10 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.alerting import SEVERITY_ICON, minutes
+from dashboard.alerting import minutes
 from dashboard.auth import Session
 from dashboard.data import act, flash, query
 from dashboard.signin import store
+
+SEVERITY_COLOR = {"high": "red", "medium": "orange", "low": "green"}
 
 
 def show(alert_id: int, user: Session, wall: bool = False) -> None:
@@ -23,13 +25,18 @@ def show(alert_id: int, user: Session, wall: bool = False) -> None:
         return
     alert = found.iloc[0]
     st.subheader(f"#{alert_id} {alert['title']}")
-    cols = st.columns(4)
-    cols[0].metric("Severity", SEVERITY_ICON.get(alert["severity"], alert["severity"]))
-    cols[1].metric("Status", alert["status"], alert["assignee"] and f"assigned to {alert['assignee']}",
+    badges = st.container(horizontal=True)
+    badges.badge(f"{alert['severity']} severity", color=SEVERITY_COLOR.get(alert["severity"], "gray"),
+                 icon=":material/warning:")
+    badges.badge(alert["status"], color="blue", icon=":material/flag:")
+    if isinstance(alert["assignee"], str):
+        badges.badge(f"assigned to {alert['assignee']}", color="violet", icon=":material/person:")
+    badges.badge(alert["kind"].replace("_", " "), color="gray")
+    cols = st.columns(3)
+    cols[0].metric("Seen", f"{alert['occurrences']}×", f"since {alert['first_seen_at']:%d %b %H:%M}",
                    delta_color="off")
-    cols[2].metric("Seen", f"{alert['occurrences']}×", f"since {alert['first_seen_at']:%d %b %H:%M}",
-                   delta_color="off")
-    cols[3].metric("Time to acknowledge", minutes(alert["minutes_to_acknowledge"]) or "not yet")
+    cols[1].metric("Last seen", f"{alert['last_seen_at']:%d %b %H:%M}")
+    cols[2].metric("Time to acknowledge", minutes(alert["minutes_to_acknowledge"]) or "not yet")
     st.markdown(alert["explanation"])
     for link in json.loads(alert["links"] or "[]"):
         st.markdown(f"- [{link['title']}]({link['url']})")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-STATUS_ICON = {"ok": "🟢 ok", "running": "🔵 running", "error": "🔴 error", "interrupted": "🟠 interrupted"}
+STATUS_ICON = {"ok": "✓ ok", "running": "… running", "error": "✗ error", "interrupted": "! interrupted"}
 # run-record keys (runs.details) the collectors write for paid APIs: spend so far this month and the cap
 SPEND_KEYS, CAP_KEYS = ("spend_usd", "month_spend_usd"), ("cap_usd", "monthly_cap_usd", "spend_cap_usd")
 

@@ -1,20 +1,68 @@
-"""The overview's live parts: tiles and breakdowns, each from one or two named queries."""
+"""The overview's live part: every query of one refresh fetched in parallel, then tiles and breakdowns drawn."""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import alerting
-from dashboard.data import query
+from dashboard.data import client
+from storage.client import URL_ENV
 
 BUCKET_MINUTES = {6: 15, 24: 60, 72: 180}
 
 
-def tiles(now: datetime) -> None:
-    row = query("overview_tiles", now=now).iloc[0]
+@dataclass(frozen=True)
+class Live:
+    tiles: pd.Series
+    alerts: alerting.Summary | None
+    breakdown: pd.DataFrame  # bucket, series (watch or topic), sentiment, posts
+    topics: pd.DataFrame  # rising topics: 3 h against the 24 h before
+    claims: pd.DataFrame  # known claims matched in 6 h
+    narratives: pd.DataFrame | None  # narratives seen in 6 h; None while the engine serves no alerts
+
+
+def requests(now: datetime, by: str, hours: int, with_alerts: bool) -> dict[str, tuple[str, dict[str, Any]]]:
+    since, bucket = now - timedelta(hours=hours), BUCKET_MINUTES.get(hours, 60)
+    wanted = {
+        "tiles": ("overview_tiles", {"now": now}),
+        "breakdown": ("sentiment_volume" if by == "watch" else "topic_volume",
+                      {"since": since, "until": now, "bucket_minutes": bucket}),
+        "topics": ("rising_topics", {"now": now, "hours": 3, "baseline_hours": 24}),
+        "claims": ("claim_activity", {"now": now, "hours": 6, "limit": 8}),
+    }
+    if with_alerts:
+        wanted |= {"alerts_all": ("alert_team_response", {}),
+                   "alerts_week": ("alert_team_response", {"since": now - timedelta(days=7), "until": now}),
+                   "narratives": ("narratives", {"since": now - timedelta(hours=6), "until": now, "limit": 8})}
+    return wanted
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=50)
+def _fetch(url: str, wanted: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, pd.DataFrame]:
+    """Concurrent requests: a refresh waits for the slowest query, not for their sum."""
+    service = client()
+    with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+        futures = {key: pool.submit(service.query, name, **params) for key, (name, params) in wanted.items()}
+        return {key: future.result() for key, future in futures.items()}
+
+
+def fetch(now: datetime, by: str, hours: int) -> Live:
+    ready = alerting.ready()
+    got = _fetch(os.environ.get(URL_ENV, ""), requests(now, by, hours, ready))
+    return Live(got["tiles"].iloc[0], alerting.summary_of(got["alerts_all"], got["alerts_week"]) if ready else None,
+                got["breakdown"].rename(columns={by: "series"}), got["topics"], got["claims"],
+                alerting.readable(got["narratives"]) if ready else None)
+
+
+def tiles(live: Live) -> None:
+    row = live.tiles
     posts, usual = int(row["posts_last_hour"]), row["usual_last_hour"]
     cols = st.columns(5)
     change = None if pd.isna(usual) else f"{posts - usual:+.0f} vs usual ({usual:.0f})"
@@ -26,29 +74,12 @@ def tiles(now: datetime) -> None:
     cols[2].metric("Negative share (last hour)", "—" if pd.isna(hour) else f"{hour:.0%}",
                    None if pd.isna(hour) or pd.isna(day) else f"{(hour - day) * 100:+.0f} pts vs 24 h",
                    delta_color="inverse", help=f"Of {int(row['labelled_hour'])} labelled posts in the last hour.")
-    summary = alerting.summary(now)
+    summary = live.alerts
     if summary is None:
         cols[3].metric("Open alerts", "—", help="Alerts are not available from this engine yet.")
         cols[4].metric("Median time to acknowledge", "—", help="Alerts are not available from this engine yet.")
         return
-    cols[3].metric("Open alerts", summary.open, f"{summary.high} high or critical" if summary.high else None,
+    cols[3].metric("Open alerts", summary.open, f"{summary.high} high" if summary.high else None,
                    delta_color="inverse" if summary.high else "off")
     cols[4].metric("Median time to acknowledge", summary.median_ack or "—",
                    help="Over alerts acknowledged in the last 7 days.")
-
-
-def breakdown(by: str, since: datetime, until: datetime, bucket_minutes: int) -> pd.DataFrame:
-    """Posts per bucket, series (watch or topic) and sentiment."""
-    name = "sentiment_volume" if by == "watch" else "topic_volume"
-    return query(name, since=since, until=until, bucket_minutes=bucket_minutes).rename(columns={by: "series"})
-
-
-def rising(now: datetime) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    """Rising topics (3 h against the 24 h before), claims matched in 6 h, narratives seen in 6 h (None: no alerts)."""
-    topics = query("rising_topics", now=now, hours=3, baseline_hours=24)
-    claims = query("claim_activity", now=now, hours=6, limit=8)
-    return topics, claims, alerting.narratives_frame(now, 6, limit=8)
-
-
-def window(now: datetime, hours: int) -> tuple[datetime, int]:
-    return now - timedelta(hours=hours), BUCKET_MINUTES.get(hours, 60)

@@ -17,8 +17,8 @@ from storage.queries import WINDOW, Param, Query
 if TYPE_CHECKING:
     from storage.actions import Action
 
-WATCHES = "unnest(CASE WHEN len(p.watches) = 0 THEN ['(no watch)'] ELSE p.watches END) AS w(watch)"
-LABELLED = "(SELECT * FROM labels WHERE created_at >= $since AND created_at < $until)"
+# unnest in the select list: a lateral `FROM labels, unnest(topics)` is a delim join, 50x slower at 5M labels
+TOPIC = "unnest([t.name FOR t IN topics]) AS topic"
 BUCKET = {**WINDOW, "bucket_minutes": Param("int", 60)}
 
 QUERIES: dict[str, Query] = {
@@ -48,33 +48,37 @@ QUERIES: dict[str, Query] = {
         doc="Live tiles: posts in the last hour, the usual count for that hour (mean of up to 7 earlier days "
             "with data), and the negative share of labelled posts in the last hour and day.",
     ),
-    "sentiment_volume": Query(
-        f"""
-        SELECT time_bucket(to_minutes($bucket_minutes), p.created_at) AS bucket, w.watch,
-               coalesce(l.sentiment, 'unscored') AS sentiment, count(*) AS posts
-        FROM posts p LEFT JOIN {LABELLED} l USING (platform, post_id), {WATCHES}
-        WHERE p.created_at >= $since AND p.created_at < $until
+    "sentiment_volume": Query(  # aggregated before the watches are unnested: 10x faster at 5M posts
+        """
+        WITH p AS (SELECT platform, post_id, created_at, watches FROM posts
+                   WHERE created_at >= $since AND created_at < $until),
+        l AS (SELECT platform, post_id, sentiment FROM labels WHERE created_at >= $since AND created_at < $until),
+        counted AS (
+            SELECT time_bucket(to_minutes($bucket_minutes), p.created_at) AS bucket, p.watches,
+                   coalesce(l.sentiment, 'unscored') AS sentiment, count(*) AS posts
+            FROM p LEFT JOIN l ON p.platform = l.platform AND p.post_id = l.post_id GROUP BY ALL)
+        SELECT bucket, w.watch, sentiment, sum(posts)::BIGINT AS posts
+        FROM counted, unnest(CASE WHEN len(watches) = 0 THEN ['(no watch)'] ELSE watches END) AS w(watch)
         GROUP BY ALL ORDER BY bucket
         """,
         BUCKET,
         doc="Posts per time bucket, watch and sentiment ('unscored' until labelled).",
     ),
     "topic_volume": Query(
-        """
-        SELECT time_bucket(to_minutes($bucket_minutes), created_at) AS bucket, u.t.name AS topic,
-               coalesce(sentiment, 'unscored') AS sentiment, count(*) AS posts
-        FROM labels, unnest(topics) AS u(t)
-        WHERE created_at >= $since AND created_at < $until
+        f"""
+        SELECT bucket, topic, sentiment, count(*) AS posts FROM (
+            SELECT time_bucket(to_minutes($bucket_minutes), created_at) AS bucket, {TOPIC},
+                   coalesce(sentiment, 'unscored') AS sentiment
+            FROM labels WHERE created_at >= $since AND created_at < $until)
         GROUP BY ALL ORDER BY bucket
         """,
         BUCKET,
         doc="Labelled posts per time bucket, topic and sentiment.",
     ),
     "rising_topics": Query(
-        """
+        f"""
         WITH t AS (
-            SELECT u.t.name AS topic, created_at >= $now - to_hours($hours) AS recent, sentiment
-            FROM labels, unnest(topics) AS u(t)
+            SELECT {TOPIC}, created_at >= $now - to_hours($hours) AS recent, sentiment FROM labels
             WHERE created_at >= $now - to_hours($hours + $baseline_hours) AND created_at < $now)
         SELECT topic, count(*) FILTER (WHERE recent) AS recent_posts,
                count(*) FILTER (WHERE NOT recent) * $hours / $baseline_hours AS expected_posts,
@@ -90,9 +94,9 @@ QUERIES: dict[str, Query] = {
     "claim_activity": Query(
         """
         WITH m AS (
-            SELECT l.matched_claim_id AS claim_id, l.created_at, p.platform,
+            SELECT l.matched_claim_id AS claim_id, l.created_at, l.platform,
                    l.created_at >= $now - to_hours($hours) AS recent
-            FROM labels l JOIN posts p USING (platform, post_id)
+            FROM labels l
             WHERE l.matched_claim_id IS NOT NULL AND l.created_at >= $now - to_hours(2 * $hours)
               AND l.created_at < $now)
         SELECT m.claim_id, any_value(c.text) AS claim, any_value(c.rating) AS rating, any_value(c.url) AS url,

@@ -15,7 +15,7 @@ if not alerting.ready():
     st.stop()
 a, b, c = st.columns([2, 2, 1])
 statuses = a.multiselect("Status", alerting.STATUSES, default=alerting.OPEN)
-severities = b.multiselect("Severity", alerting.SEVERITIES, format_func=alerting.SEVERITY_ICON.get)
+severities = b.multiselect("Severity", alerting.SEVERITIES)
 watch = c.selectbox("Watch", [None, *meta.get("watches", [])], format_func=lambda w: w or "all watches")
 alerts = alerting.queue(statuses, severities, watch)
 summary = alerting.summary(now()[0])

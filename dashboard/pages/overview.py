@@ -20,9 +20,9 @@ by = pick_series.segmented_control("Break down by", ["watch", "topic"], default=
 def live_view() -> None:
     moment, simulated = now()
     st.caption(clock_caption(moment, simulated))
-    live.tiles(moment)
-    since, bucket = live.window(moment, hours)
-    frame = live.breakdown(by, since, moment, bucket)
+    data = live.fetch(moment, by, hours)
+    live.tiles(data)
+    frame = data.breakdown
     if frame.empty:
         st.info("No posts in this window yet. Sources run on their schedules; see the Sources page.")
         return
@@ -36,21 +36,20 @@ def live_view() -> None:
         st.altair_chart(charts.styled(charts.mood_heatmap(frame, "series"), wall), width="stretch")
     else:
         st.info("No post in this window has a sentiment label yet; the classifier labels new posts as they arrive.")
-    topics, claims, narratives = live.rising(moment)
     left, right = st.columns(2)
     left.subheader("Rising topics (last 3 h)")
-    if topics.empty:
+    if data.topics.empty:
         left.info("No labelled topics in the last 3 hours.")
     else:
-        left.altair_chart(charts.styled(charts.growth_bars(topics, "topic"), wall), width="stretch")
+        left.altair_chart(charts.styled(charts.growth_bars(data.topics, "topic"), wall), width="stretch")
     right.subheader("Narratives and known claims (last 6 h)")
-    if narratives is not None and not narratives.empty:
-        right.dataframe(narratives[["title", "posts", "growth", "platforms"]], hide_index=True, width="stretch",
-                        column_config={"growth": st.column_config.NumberColumn(format="%.1f×")})
-    if claims.empty:
+    if data.narratives is not None and not data.narratives.empty:
+        right.dataframe(data.narratives[["title", "posts", "growth", "platforms"]], hide_index=True,
+                        width="stretch", column_config={"growth": st.column_config.NumberColumn(format="%.1f×")})
+    if data.claims.empty:
         right.info("No post matched a known claim in the last 6 hours.")
     else:
-        right.dataframe(claims[["claim_id", "claim", "rating", "recent_posts", "growth", "platforms"]],
+        right.dataframe(data.claims[["claim_id", "claim", "rating", "recent_posts", "growth", "platforms"]],
                         hide_index=True, width="stretch",
                         column_config={"growth": st.column_config.NumberColumn(format="%.1f×")})
 
