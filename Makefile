@@ -22,6 +22,9 @@ demo: install
 	$(BIN)/civicradar run
 
 test: install
+	@# the dashboard's browser test drives a real Chromium (Playwright's own browser downloads are not used)
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		(apt-get update && apt-get install -y --no-install-recommends chromium)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
