@@ -251,7 +251,7 @@ def start_dashboard(s: Settings) -> subprocess.Popen[bytes]:
            "CIVICRADAR_SETTINGS": str(s.file)}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
                "--server.address", s.dashboard.host, "--server.port", str(s.dashboard.port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+               "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
     process = subprocess.Popen(command, env=env)
     print(f"CivicRadar dashboard: http://{s.dashboard.host}:{s.dashboard.port}", flush=True)
     return process
