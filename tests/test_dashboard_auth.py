@@ -162,3 +162,16 @@ def test_sign_out(dash):
     at = sign_in(app().run(), "comms", PASSWORDS["comms"])
     next(b for b in at.sidebar.button if b.label == "Sign out").click().run()
     assert SESSION_KEY not in at.session_state and not at.metric
+
+
+def test_first_start_prints_the_admin_password_once(tmp_path):
+    from dashboard.users_cli import first_admin_line
+
+    settings_file = tmp_path / "settings.toml"
+    settings_file.write_text('[dashboard]\nusers_file = "users.yaml"\n')
+    s = jobs.settings_module.load(settings_file)
+    line = first_admin_line(s)
+    password = line.split("password ")[1].split(" ")[0]
+    assert check_password(UserStore(tmp_path / "users.yaml").get("admin"), password)
+    assert password not in (tmp_path / "users.yaml").read_text()
+    assert first_admin_line(s) is None

@@ -202,3 +202,34 @@ def test_admin_page_is_refused_to_other_roles(dash):
     for role in ("viewer", "comms", "analyst"):
         at = page("admin", role).run()
         assert "does not allow this page" in at.error[0].value
+
+
+def test_handles_are_pseudonymised_for_roles_that_do_not_need_them(dash):
+    _, db = dash
+    db.write(lambda con: con.execute("UPDATE posts SET author_handle = 'resident_jane' WHERE post_id = '143'"))
+    seen = {}
+    for role in ("viewer", "comms"):
+        at = page("explore", role).run()
+        seen[role] = at.dataframe[0].value.set_index("post_id").at["143", "author_handle"]
+        assert "resident_jane" not in texts(at) or role == "comms"
+    assert seen["comms"] == "resident_jane"
+    assert seen["viewer"].startswith("resident-") and seen["viewer"] != "resident_jane"
+    again = page("explore", "viewer").run().dataframe[0].value.set_index("post_id").at["143", "author_handle"]
+    assert again == seen["viewer"]  # stable: the same author keeps one pseudonym
+
+
+def test_exports_round_trip():
+    import io
+
+    import pandas as pd
+
+    from dashboard.exports import to_bytes
+
+    frame = pd.DataFrame({"platform": ["x", "bluesky"], "post_id": ["0012", "99"],
+                          "created_at": pd.to_datetime(["2026-11-01 10:00", "2026-11-01 11:00"]),
+                          "watches": [["covid-19"], []], "score": [0.5, None]})
+    assert pd.read_csv(io.BytesIO(to_bytes(frame, "CSV")), dtype={"post_id": str})["post_id"].tolist() == ["0012", "99"]
+    back = pd.read_parquet(io.BytesIO(to_bytes(frame, "Parquet")))
+    assert back["post_id"].tolist() == ["0012", "99"] and list(back["watches"][0]) == ["covid-19"]
+    sheet = pd.read_excel(io.BytesIO(to_bytes(frame, "XLSX")), dtype={"post_id": str})
+    assert sheet["post_id"].tolist() == ["0012", "99"] and sheet["watches"][0] == "['covid-19']"
