@@ -170,8 +170,10 @@ class ReplayCollector:
         self._position = state.line + len(due)
         if len(due) < len(taken):  # the first not-yet-due row was read ahead; reopen there next time
             self._rows = None
-        posts, bad = to_posts([r for r in due if "_undecodable" not in r], state.anchor, self.settings.platform)
-        bad += [Quarantined(reason=f"replay line not JSON: {r['_error']}", raw=r) for r in due if "_undecodable" in r]
+        broken = [r for r in due if isinstance(r, dict) and "_undecodable" in r]
+        posts, bad = to_posts([r for r in due if not (isinstance(r, dict) and "_undecodable" in r)], state.anchor,
+                              self.settings.platform)
+        bad += [Quarantined(reason=f"replay line not JSON: {r['_error']}", raw=r) for r in broken]
         self._cursor = ReplayCursor(self._position, state.anchor, sim, wall)
         more = len(due) == self.settings.batch_size
         return Batch(posts=posts, next_cursor=self._cursor.dumps(), more=more, quarantined=bad)
