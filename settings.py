@@ -99,6 +99,7 @@ class ClassifySettings(StrictModel):
     max_seconds_per_run: float = Field(20.0, gt=0)
     rematch_days: float = Field(7.0, ge=0)
     embedding_days: float = Field(14.0, ge=0)
+    models_dir: Path | None = None
 
 
 Severity = Literal["low", "medium", "high"]

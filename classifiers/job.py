@@ -38,7 +38,8 @@ class LabelJob:
                  labeller: Labeller | None = None) -> None:
         self.db, self.settings, self.clock = db, settings, clock
         self.topics = topics_from(settings)
-        self.labeller = labeller or Labeller(topics=self.topics)
+        models = settings.classify.models_dir
+        self.labeller = labeller or Labeller(topics=self.topics, models_dir=models and settings.path(models))
         self._claims_version: str | None = None
 
     def tags(self, claims_version: str) -> store.ModelTags:
