@@ -12,7 +12,7 @@ import streamlit as st
 from dashboard import charts
 from dashboard.alerting import minutes
 from dashboard.auth import Session
-from dashboard.data import act, flash, query
+from dashboard.data import act, flash, query, text
 from dashboard.signin import store
 
 SEVERITY_COLOR = {"high": "red", "medium": "orange", "low": "green"}
@@ -29,7 +29,7 @@ def show(alert_id: int, user: Session, wall: bool = False) -> None:
     badges.badge(f"{alert['severity']} severity", color=SEVERITY_COLOR.get(alert["severity"], "gray"),
                  icon=":material/warning:")
     badges.badge(alert["status"], color="blue", icon=":material/flag:")
-    if isinstance(alert["assignee"], str):
+    if text(alert["assignee"]):
         badges.badge(f"assigned to {alert['assignee']}", color="violet", icon=":material/person:")
     badges.badge(alert["kind"].replace("_", " "), color="gray")
     cols = st.columns(3)
@@ -38,7 +38,7 @@ def show(alert_id: int, user: Session, wall: bool = False) -> None:
     cols[1].metric("Last seen", f"{alert['last_seen_at']:%d %b %H:%M}")
     cols[2].metric("Time to acknowledge", minutes(alert["minutes_to_acknowledge"]) or "not yet")
     st.markdown(alert["explanation"])
-    for link in json.loads(alert["links"] or "[]"):
+    for link in json.loads(text(alert["links"]) or "[]"):
         st.markdown(f"- [{link['title']}]({link['url']})")
     if user.can("work_alerts"):
         workflow(alert)
@@ -53,16 +53,18 @@ def show(alert_id: int, user: Session, wall: bool = False) -> None:
 def context_chart(alert: pd.Series) -> alt.LayerChart:
     """The alert's subject over the 12 hours before it until now, the alert's span shaded."""
     since, until = alert["first_seen_at"] - timedelta(hours=12), alert["last_seen_at"] + timedelta(hours=1)
-    if alert["topic"]:
-        frame = query("topic_volume", since=since, until=until, bucket_minutes=30).query("topic == @alert.topic")
+    topic, watch = text(alert["topic"]), text(alert["watch"])
+    if topic:
+        frame = query("topic_volume", since=since, until=until, bucket_minutes=30)
+        frame = frame[frame["topic"] == topic]
     else:
         frame = query("sentiment_volume", since=since, until=until, bucket_minutes=30)
-        frame = frame[frame["watch"] == alert["watch"]] if alert["watch"] else frame
+        frame = frame[frame["watch"] == watch] if watch else frame
     frame = frame.groupby(["bucket", "sentiment"], as_index=False)["posts"].sum()
     span = pd.DataFrame({"start": [alert["first_seen_at"]], "end": [alert["last_seen_at"]]})
     shade = alt.Chart(span).mark_rect(opacity=0.15, color=charts.SEVERITY.get(alert["severity"], "#999")).encode(
         x="start:T", x2="end:T")
-    subject = alert["topic"] or alert["watch"] or "all posts"
+    subject = topic or watch or "all posts"
     return (shade + charts.timeline(frame)).properties(title=f"{subject}, by sentiment (alert span shaded)")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from dashboard.data import act, client, flash, query, session
+from dashboard.data import act, client, flash, query, session, text
 from dashboard.exports import download_buttons
 from storage.client import ServiceError
 
@@ -40,12 +40,13 @@ def result_panel(key: str) -> None:
 def saved_views(run: Callable[[str, str], None]) -> None:
     views = query("saved_views")
     if views.empty:
-        st.caption("No saved views yet: run a query, then save it below.")
+        st.caption("No saved views yet: run a query, then save it as a view (above).")
         return
     name = st.selectbox("Saved view", views["name"], key="view-pick")
     view = views.set_index("name").loc[name]
     st.code(view["sql"], language="sql")
-    st.caption(f"{view['description'] or ''} · saved by {view['owner']} · {view['updated_at']:%d %b %Y %H:%M}")
+    st.caption(f"{text(view['description']) or 'no description'} · saved by {view['owner']} · "
+               f"{view['updated_at']:%d %b %Y %H:%M}")
     left, right = st.columns(2)
     if left.button("Run view", icon=":material/play_arrow:"):
         run(view["sql"], name)

@@ -168,6 +168,11 @@ def pseudonymise(frame: pd.DataFrame, user: Session) -> pd.DataFrame:
     return frame.assign(author_handle=frame["author_handle"].map(alias))
 
 
+def text(value: object) -> str | None:
+    """A text cell, or None for SQL NULL (which arrives as None or NaN)."""
+    return value if isinstance(value, str) and value else None
+
+
 def clock_caption(now: datetime, simulated: bool) -> str:
     label = "simulated demo clock" if simulated else "engine clock"
     return f"As of {now:%a %d %b %Y, %H:%M} UTC ({label})"

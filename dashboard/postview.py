@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.auth import Session
-from dashboard.data import act, flash, pseudonymise, query
+from dashboard.data import act, flash, pseudonymise, query, text
 
 LABELS = {"sentiment": "Sentiment", "topics": "Topics", "misinfo": "Misinformation score",
           "claim_match": "Matched claim", "lang": "Language"}
@@ -34,17 +34,18 @@ def show(platform: str, post_id: str, user: Session) -> None:
         return
     post = found.iloc[0]
     st.markdown(f"> {post['text']}")
-    link = f" · [open on {platform}]({post['url']})" if post["url"] else ""
-    st.caption(f"{platform} · {post['post_id']} · {post['author_handle'] or 'unknown author'} · "
+    link = f" · [open on {platform}]({post['url']})" if text(post["url"]) else ""
+    st.caption(f"{platform} · {post['post_id']} · {text(post['author_handle']) or 'unknown author'} · "
                f"{post['created_at']:%d %b %Y %H:%M} UTC{link}")
     if pd.isna(post["labelled_at"]):
         st.info("Not labelled yet: the classifier labels new posts on its schedule.")
         return
     st.dataframe(label_rows(post), hide_index=True, width="stretch",
                  column_config={"score": st.column_config.NumberColumn(format="%.2f")})
-    if post["claim"]:
-        st.markdown(f"**Matches known claim** {post['matched_claim_id']} ({post['claim_rating'] or 'unrated'}): "
-                    f"{post['claim']}" + (f" · [fact-check]({post['factcheck_url']})" if post["factcheck_url"] else ""))
+    if text(post["claim"]):
+        check = f" · [fact-check]({post['factcheck_url']})" if text(post["factcheck_url"]) else ""
+        st.markdown(f"**Matches known claim** {post['matched_claim_id']} ({text(post['claim_rating']) or 'unrated'}): "
+                    f"{post['claim']}{check}")
     feedback = query("label_feedback_for", platform=platform, post_id=post_id)
     if not feedback.empty:
         st.caption("Feedback on these labels")

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.auth import Session
-from dashboard.data import act, flash, query
+from dashboard.data import act, flash, query, text
 
 RATINGS = ["False", "Misleading", "Missing context", "Unproven", "True", "Official fact"]
 NEW = "(new entry)"
@@ -24,13 +24,13 @@ def editor(user: Session) -> None:
     rows = entries.set_index("claim_id")
     current = rows.loc[picked] if picked in rows.index else pd.Series(dtype=object)
     with st.form("register-form", clear_on_submit=picked == NEW):
-        text = st.text_area("Claim, and the official fact", current.get("text", ""))
+        claim = st.text_area("Claim, and the official fact", text(current.get("text")) or "")
         a, b, c = st.columns(3)
         rating = a.selectbox("Rating", RATINGS, index=_index(RATINGS, current.get("rating")))
-        url = b.text_input("Fact-check or official page", current.get("url") or "")
-        source = c.text_input("Source", current.get("source") or "Rumour register")
+        url = b.text_input("Fact-check or official page", text(current.get("url")) or "")
+        source = c.text_input("Source", text(current.get("source")) or "Rumour register")
         if st.form_submit_button("Save entry", type="primary"):
-            done = act("register_save", claim_id=None if picked == NEW else picked, text=text, rating=rating,
+            done = act("register_save", claim_id=None if picked == NEW else picked, text=claim, rating=rating,
                        url=url or None, source=source or None)
             if done:
                 flash(f"Saved {done['claim_id']} in the rumour register.")
