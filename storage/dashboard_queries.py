@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 # unnest in the select list: a lateral `FROM labels, unnest(topics)` is a delim join, 50x slower at 5M labels
 TOPIC = "unnest([t.name FOR t IN topics]) AS topic"
+MATCH = 0.5  # a label's nearest claim counts as a match from this probability (as the alerts' claim queries)
 BUCKET = {**WINDOW, "bucket_minutes": Param("int", 60)}
 
 QUERIES: dict[str, Query] = {
@@ -97,8 +98,8 @@ QUERIES: dict[str, Query] = {
             SELECT l.matched_claim_id AS claim_id, l.created_at, l.platform,
                    l.created_at >= $now - to_hours($hours) AS recent
             FROM labels l
-            WHERE l.matched_claim_id IS NOT NULL AND l.created_at >= $now - to_hours(2 * $hours)
-              AND l.created_at < $now)
+            WHERE l.matched_claim_id IS NOT NULL AND l.matched_claim_score >= $min_score
+              AND l.created_at >= $now - to_hours(2 * $hours) AND l.created_at < $now)
         SELECT m.claim_id, any_value(c.text) AS claim, any_value(c.rating) AS rating, any_value(c.url) AS url,
                any_value(c.origin) AS origin, count(*) FILTER (WHERE recent) AS recent_posts,
                count(*) FILTER (WHERE NOT recent) AS earlier_posts,
@@ -108,8 +109,10 @@ QUERIES: dict[str, Query] = {
         FROM m LEFT JOIN claims c USING (claim_id)
         GROUP BY m.claim_id HAVING recent_posts > 0 ORDER BY recent_posts DESC, growth DESC LIMIT $limit
         """,
-        {"now": Param("time", required=True), "hours": Param("int", 6), "limit": Param("int", 20)},
-        doc="Known claims that posts matched in the last `hours`, with growth against the `hours` before.",
+        {"now": Param("time", required=True), "hours": Param("int", 6), "limit": Param("int", 20),
+         "min_score": Param("float", MATCH)},
+        doc="Known claims that posts matched (match probability >= `min_score`) in the last `hours`, with growth "
+            "against the `hours` before.",
     ),
     "claim_matches": Query(
         """
@@ -117,12 +120,12 @@ QUERIES: dict[str, Query] = {
                l.matched_claim_score AS match_score, l.misinfo_score, c.rating, c.url AS factcheck_url,
                c.text AS claim
         FROM labels l JOIN posts p USING (platform, post_id) LEFT JOIN claims c ON c.claim_id = l.matched_claim_id
-        WHERE l.matched_claim_id IS NOT NULL AND l.created_at >= $since AND l.created_at < $until
-          AND ($claim_id IS NULL OR l.matched_claim_id = $claim_id)
+        WHERE l.matched_claim_id IS NOT NULL AND l.matched_claim_score >= $min_score
+          AND l.created_at >= $since AND l.created_at < $until AND ($claim_id IS NULL OR l.matched_claim_id = $claim_id)
         ORDER BY p.created_at DESC LIMIT $limit
         """,
-        {**WINDOW, "claim_id": Param("str"), "limit": Param("int", 200)},
-        doc="Posts matching a known claim, with the fact-check link.",
+        {**WINDOW, "claim_id": Param("str"), "limit": Param("int", 200), "min_score": Param("float", MATCH)},
+        doc="Posts matching a known claim (match probability >= `min_score`), with the fact-check link.",
     ),
     "claims_list": Query(
         "SELECT claim_id, text, rating, url, source, origin, published_at, updated_at FROM claims "

@@ -63,6 +63,7 @@ def test_rising_topics_and_claims(dash):
     claims = run(db, "claim_activity", now=NOW, hours=6)
     row = claims.iloc[0]
     assert row["claim_id"] == "REG-1" and list(row["platforms"]) == ["bluesky", "x"] and row["rating"] == "False"
+    assert run(db, "claim_activity", now=NOW, hours=6, min_score=0.95).empty  # seeded matches score 0.9
 
 
 def test_actions_declare_roles():

@@ -12,13 +12,16 @@ connect()
 moment, _ = now()
 st.title("Narratives and fact-checks")
 show_flash()
-hours = st.segmented_control("Window", [3, 6, 24, 72], default=6, format_func=lambda h: f"last {h} h") or 6
+left, right = st.columns([2, 1])
+hours = left.segmented_control("Window", [3, 6, 24, 72], default=6, format_func=lambda h: f"last {h} h") or 6
+min_score = right.slider("Claim match probability at least", 0.0, 1.0, 0.5, 0.05,
+                         help="The classifier's probability that a post repeats the claim it is closest to.")
 
 st.subheader("Emerging narratives")
 alerting.narratives(moment, hours)
 
 st.subheader("Known claims gaining traction")
-claims = query("claim_activity", now=moment, hours=hours, limit=20)
+claims = query("claim_activity", now=moment, hours=hours, limit=20, min_score=min_score)
 if claims.empty:
     st.info(f"No post matched a known claim in the last {hours} hours.")
 else:
@@ -31,7 +34,8 @@ else:
                                    "growth": st.column_config.NumberColumn(format="%.1f×")})
 
 st.subheader("Posts matching known claims")
-matches = pseudonymise(query("claim_matches", since=moment - timedelta(hours=hours), until=moment), user)
+matches = pseudonymise(query("claim_matches", since=moment - timedelta(hours=hours), until=moment,
+                             min_score=min_score), user)
 if matches.empty:
     st.info("No matching posts in this window.")
 else:
