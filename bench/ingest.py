@@ -14,28 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.synthetic import WORDS
 from collectors.base import Batch, Post
 from storage.db import Database
 
 TOTAL, BATCH = 1_000_000, 50_000
-WORDS = [
-    "the",
-    "county",
-    "water",
-    "vaccine",
-    "clinic",
-    "line",
-    "test",
-    "site",
-    "mask",
-    "rumour",
-    "school",
-    "bus",
-    "road",
-    "closed",
-    "open",
-    "today",
-]
 
 
 def synthetic(start: int, rng: random.Random) -> list[Post]:
