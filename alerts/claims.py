@@ -56,8 +56,7 @@ def _finding(ctx: Context, sums: BucketSums, end: datetime, i: int) -> Finding:
     claim = posts.iloc[0] if len(posts) else None
     text = (f"{ex.number(now)} posts in the {ex.minutes_phrase(rule.window_minutes)} to "
             f"{ex.day_and_clock(end, ctx.zone)} match the claim {claim_id}"
-            + (f" \"{ex.snippet(str(claim['claim_text']), 140)}\" (rated {claim['rating']})" if claim is not None
-               else "")
+            + (_claim_words(str(claim["claim_text"]), str(claim["rating"])) if claim is not None else "")
             + f", against {rate:.1f} per {ex.minutes_phrase(rule.window_minutes)} over the previous "
             f"{rule.baseline_hours} hours; {ex.number(newer)} of them in the last {rule.window_minutes // 2} minutes. "
             + _how_matched(labeller, lexical))
@@ -67,6 +66,13 @@ def _finding(ctx: Context, sums: BucketSums, end: datetime, i: int) -> Finding:
                    claim_id=claim_id, links=links, evidence=evidence_from(posts),
                    metrics={"posts": now, "newer_half": newer, "baseline_rate": round(rate, 2),
                             "labeller": labeller, "lexical": lexical})
+
+
+def _claim_words(text: str, rating: str) -> str:
+    """' "the claim" (rated False; official fact: "...")', from a register entry's "claim. Official fact: fact"."""
+    claim, _, fact = text.partition("Official fact:")
+    official = f"; official fact: \"{ex.snippet(fact.strip(), 140)}\"" if fact.strip() else ""
+    return f" \"{ex.snippet(claim.strip(), 140)}\" (rated {rating}{official})"
 
 
 def _how_matched(labeller: float, lexical: float) -> str:

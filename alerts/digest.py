@@ -168,6 +168,7 @@ def _alert_rows(alerts: pd.DataFrame, s: Settings) -> list[dict[str, Any]]:
     if not len(alerts):
         return []
     ordered = alerts.assign(rank=alerts["severity"].map({"high": 0, "medium": 1, "low": 2}))
+    ordered = ordered.astype(object).where(ordered.notna(), None)  # missing values print as nothing, not "nan"
     return [{**r, "seen": ex.day_and_clock(r["first_seen_at"], s.zone),
              "to_ack": _duration(r["minutes_to_acknowledge"]), "to_resolve": _duration(r["minutes_to_resolve"]),
              "metrics": json.loads(r["metrics"]) if isinstance(r.get("metrics"), str) else {}}

@@ -37,7 +37,8 @@ def jobs(db: Database, s: Settings, clock: Callable[[], datetime]) -> list[Job]:
     return found
 
 
-def _recorded(db: Database, job: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def _recorded(db: Database, job: str, fn: Callable[[], dict[str, Any]], items: str) -> dict[str, Any]:
+    """Run one job as a recorded run: `items` names the count shown as the run's items."""
     run_id = db.start_run("alerts", job)
     try:
         details = fn()
@@ -45,8 +46,8 @@ def _recorded(db: Database, job: str, fn: Callable[[], dict[str, Any]]) -> dict[
         log.exception("alerts %s failed", job)
         db.finish_run(run_id, "error", error=f"{type(e).__name__}: {e}")
         return {"error": str(e)}
-    db.finish_run(run_id, "ok", items=int(details.get("raised", details.get("sent", 0))),
-                  warnings=int(details.get("failed", 0)), details=details)
+    db.finish_run(run_id, "ok", items=int(details.get(items, 0)), warnings=int(details.get("failed", 0)),
+                  details=details)
     return details
 
 
@@ -55,13 +56,13 @@ def detect_job(db: Database, s: Settings, clock: Callable[[], datetime]) -> dict
     steps, _ = steps_between(alert_store.detect_cursor(db.reader()), now, s.alerts.step_minutes, 1)
     if not steps:
         return None  # no new step since the last pass: nothing to record
-    return _recorded(db, "detect", lambda: run_pass(db, s, now).counts())
+    return _recorded(db, "detect", lambda: run_pass(db, s, now).counts(), "raised")
 
 
 def notify_job(db: Database, s: Settings) -> dict[str, Any] | None:
     if not alert_store.due_deliveries(db.reader(), utcnow(), 1):
         return None
-    return _recorded(db, "notify", lambda: asdict(notify.send_due(db, s)))
+    return _recorded(db, "notify", lambda: asdict(notify.send_due(db, s)), "sent")
 
 
 def digest_job(db: Database, s: Settings, clock: Callable[[], datetime]) -> dict[str, Any] | None:
@@ -69,7 +70,7 @@ def digest_job(db: Database, s: Settings, clock: Callable[[], datetime]) -> dict
     day = digest.latest_day(s, clock())
     if not s.digest.recipients or alert_store.has_delivery(db.reader(), f"digest:{day}"):
         return None
-    return _recorded(db, "digest", lambda: enqueue_digest(db, s, day))
+    return _recorded(db, "digest", lambda: enqueue_digest(db, s, day), "queued")
 
 
 def enqueue_digest(db: Database, s: Settings, day: date) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from alerts import explain as ex
 from alerts.context import Context, evidence_from
@@ -43,11 +44,20 @@ def detect(ctx: Context) -> list[Finding]:
     return found
 
 
-def _frame(table: object) -> pd.DataFrame:
-    frame = table.drop_columns(["vector"]).to_pandas()  # type: ignore[attr-defined]
-    frame["vector"] = [None if v is None else np.asarray(v, np.float32)
-                       for v in table.column("vector").to_pylist()]  # type: ignore[attr-defined]
+def _frame(table: pa.Table) -> pd.DataFrame:
+    frame = table.drop_columns(["vector"]).to_pandas()
+    frame["vector"] = _vectors(table.column("vector").combine_chunks())
     return frame.sort_values("created_at", kind="stable").reset_index(drop=True)
+
+
+def _vectors(column: pa.Array) -> list[np.ndarray | None]:
+    """A list<float> column as one numpy row per post (None where the post has no embedding), without Python floats."""
+    if not len(column) or column.null_count == len(column):
+        return [None] * len(column)
+    values = column.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    offsets = column.offsets.to_numpy()  # absolute positions in `values`, also for a sliced array
+    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    return [values[offsets[i]:offsets[i + 1]] if valid[i] else None for i in range(len(column))]
 
 
 def _emerging(ctx: Context, posts: pd.DataFrame, end: datetime) -> list[pd.DataFrame]:

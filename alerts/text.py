@@ -43,11 +43,11 @@ def normalised(text: str) -> str:
 
 
 def top_phrase(texts: Iterable[str], min_count: int = 3) -> str | None:
-    """The most repeated two- or three-word phrase (counted once per distinct text, longer phrases weighted up,
-    ties to the phrase that comes first in its text), if any is repeated at least `min_count` times."""
+    """The most repeated two- or three-word phrase (counted once per post, longer phrases weighted up, ties to the
+    phrase that comes first in its text), if any is repeated at least `min_count` times."""
     counts: Counter[str] = Counter()
     position: dict[str, int] = {}
-    for text in set(texts):
+    for text in texts:
         words = tokens(text)
         grams = {" ".join(words[i:i + n]): i for n in (2, 3) for i in range(len(words) - n + 1)}
         counts.update(grams.keys())

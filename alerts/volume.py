@@ -70,7 +70,8 @@ def _volume_finding(ctx: Context, sums: BucketSums, end: datetime, baseline: Bas
     posts = alert_scan.series_posts(ctx.con, dim, key, end - window, end, ctx.settings.topic_min_score, PHRASE_POSTS)
     labelled, negative = sums.total("labelled", end - window, end)[i], sums.total("negative", end - window, end)[i]
     phrase = top_phrase(posts["text"])
-    text = (f"{ex.number(now)} posts on {ex.subject(dim, key)} in the {ex.minutes_phrase(rule.window_minutes)} to "
+    text = (f"{ex.number(now)} posts{'' if dim == 'all' else ' on ' + ex.subject(dim, key)} in the "
+            f"{ex.minutes_phrase(rule.window_minutes)} to "
             f"{ex.day_and_clock(end, ctx.zone)}, {ex.times(ratio)} {_usual(ctx, end, baseline, expected)}. "
             + _sentiment_clause(labelled, negative) + (f" Top phrase: \"{phrase}\"." if phrase else ""))
     return Finding("volume_spike", f"volume_spike:{dim}:{key}", "high" if ratio >= rule.high_ratio else "medium",
@@ -86,7 +87,7 @@ def _usual(ctx: Context, end: datetime, baseline: Baseline, expected: float) -> 
     floor, weekly, n = ctx.settings.volume.baseline_floor, baseline.basis == "weekly", len(baseline.windows)
     how = "median" if n >= 3 else "mean"
     source = (f"{how} of the last {n} {ex.local(end, ctx.zone):%A}s" if weekly
-              else f"{how} of the same hour on the previous {n} day{'s' if n > 1 else ''}")
+              else f"{how} of the same hour on the previous {n} days" if n > 1 else "the same hour the day before")
     quiet = f"; a quiet series, counted as at least {ex.number(floor)}" if expected < floor else ""
     return (f"the usual {ex.number(round(expected, 1))} for {ex.hour_phrase(end, ctx.zone, weekly)} "
             f"({source}{quiet})")

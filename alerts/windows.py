@@ -25,9 +25,12 @@ def floor_to(moment: datetime, minutes: int) -> datetime:
 
 
 def steps_between(last: datetime | None, now: datetime, minutes: int, limit: int) -> tuple[list[datetime], int]:
-    """Grid steps in (last, now], newest `limit` of them, and how many older ones were skipped."""
+    """Grid steps in (last, now], newest `limit` of them, and how many older ones were skipped.
+
+    With no last step, or one ahead of `now` (the clock went back: a demo's simulated clock, then real time),
+    only the newest step is evaluated."""
     newest = floor_to(now, minutes)
-    if last is None:
+    if last is None or last > newest:
         return [newest], 0
     count = int((newest - last).total_seconds() // (minutes * 60))
     steps = [newest - timedelta(minutes=minutes * i) for i in range(min(count, limit) - 1, -1, -1)]

@@ -50,8 +50,10 @@ QUERIES: dict[str, Query] = {
     "alert": Query(f"SELECT {ALERT_COLUMNS}, fingerprint, metrics, links FROM alerts WHERE alert_id = $alert_id",
                    ONE, doc="One alert with its latest numbers (metrics JSON) and links (JSON)."),
     "alert_evidence": Query(
-        "SELECT rank, platform, post_id, created_at, text, url, note FROM alert_evidence "
-        "WHERE alert_id = $alert_id ORDER BY rank", ONE, doc="The posts shown with an alert (no handles)."),
+        "SELECT e.rank, e.platform, e.post_id, p.created_at, coalesce(p.text, '(post deleted)') AS text, p.url, "
+        "e.note FROM alert_evidence e LEFT JOIN posts p USING (platform, post_id) WHERE e.alert_id = $alert_id "
+        "ORDER BY e.rank", ONE,
+        doc="The posts shown with an alert (no handles); a post deleted since shows as '(post deleted)'."),
     "alert_history": Query(
         "SELECT changed_at, seen_at, actor, event, status, severity, note FROM alert_events "
         "WHERE alert_id = $alert_id ORDER BY changed_at, event", ONE,

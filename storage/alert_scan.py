@@ -16,19 +16,24 @@ import pyarrow as pa
 
 from storage.db import one
 
-RANGES = "(SELECT unnest($lo::TIMESTAMP[]) AS lo, unnest($hi::TIMESTAMP[]) AS hi)"
 
-SERIES_COUNTS = f"""
-WITH r AS {RANGES},
-p AS (SELECT p.platform, p.post_id, p.created_at, p.watches FROM posts p JOIN r
-      ON p.created_at >= r.lo AND p.created_at < r.hi),
-l AS (SELECT l.platform, l.post_id, l.sentiment, l.topics FROM labels l JOIN r
-      ON l.created_at >= r.lo AND l.created_at < r.hi),
-j AS (SELECT p.created_at, p.watches, l.sentiment, l.topics FROM p LEFT JOIN l USING (platform, post_id)),
+def _within(column: str, count: int) -> str:
+    """`column` in any of `count` half-open ranges ($lo_i, $hi_i), plus the overall bounds (so zone maps prune)."""
+    ranges = " OR ".join(f"({column} >= $lo_{i} AND {column} < $hi_{i})" for i in range(count))
+    return f"{column} >= $lo_0 AND {column} < $hi_last AND ({ranges})"
+
+
+def _series_counts_sql(count: int) -> str:
+    return f"""
+WITH p AS (SELECT platform, post_id, created_at, watches FROM posts WHERE {_within("created_at", count)}),
+l AS (SELECT platform, post_id, created_at, sentiment, topics FROM labels WHERE {_within("created_at", count)}),
+j AS (SELECT p.created_at, p.watches, l.sentiment FROM p LEFT JOIN l USING (platform, post_id)),
 s AS (SELECT created_at, sentiment, 'all' AS dim, '*' AS key FROM j
       UNION ALL SELECT created_at, sentiment, 'watch', u.w FROM j, unnest(j.watches) AS u(w)
-      UNION ALL SELECT created_at, sentiment, 'topic', u.t.name FROM j, unnest(j.topics) AS u(t)
-                WHERE u.t.score >= $topic_min_score)
+      -- topics straight from labels (they carry the post's time); a lateral unnest filtered on the struct's
+      -- score is ~50x slower in DuckDB 2.0 than unnesting in the select list and filtering after
+      UNION ALL SELECT created_at, sentiment, 'topic', t.name FROM (SELECT created_at, sentiment, unnest(topics) AS t
+                FROM l) WHERE t.score >= $topic_min_score)
 SELECT time_bucket(to_minutes($bucket_minutes), created_at) AS bucket, dim, key, count(*) AS posts,
        count(sentiment) AS labelled, count(*) FILTER (WHERE sentiment = 'negative') AS negative
 FROM s GROUP BY ALL
@@ -37,10 +42,13 @@ FROM s GROUP BY ALL
 
 def series_counts(con: duckdb.DuckDBPyConnection, ranges: Sequence[tuple[datetime, datetime]],
                   bucket_minutes: int, topic_min_score: float) -> pd.DataFrame:
-    """Posts, labelled posts and negative posts per bucket for every watch, topic and 'all' ('*')."""
-    params = {"lo": [r[0] for r in ranges], "hi": [r[1] for r in ranges], "bucket_minutes": bucket_minutes,
-              "topic_min_score": topic_min_score}
-    return con.execute(SERIES_COUNTS, params).df()
+    """Posts, labelled posts and negative posts per bucket for every watch, topic and 'all' ('*').
+
+    `ranges` are sorted and disjoint (see `alerts.windows.merge_ranges`)."""
+    params: dict[str, Any] = {f"lo_{i}": lo for i, (lo, _) in enumerate(ranges)}
+    params.update({f"hi_{i}": hi for i, (_, hi) in enumerate(ranges)})
+    params.update({"hi_last": ranges[-1][1], "bucket_minutes": bucket_minutes, "topic_min_score": topic_min_score})
+    return con.execute(_series_counts_sql(len(ranges)), params).df()
 
 
 def first_post_at(con: duckdb.DuckDBPyConnection) -> datetime | None:

@@ -59,15 +59,20 @@ def record(con: duckdb.DuckDBPyConnection, f: Finding, cooldown: timedelta, now:
         return Recorded(alert_id, "suppressed", f)
     rank = severity_rank(f.severity) - severity_rank(severity)
     event = "escalated" if rank > 0 else "recurred" if f.seen_at - last_seen > RECURRED_AFTER else "updated"
-    con.execute("UPDATE alerts SET last_seen_at = ?, occurrences = occurrences + 1, updated_at = ? "
-                "WHERE alert_id = ?", [f.seen_at, now, alert_id])
-    if rank >= 0:
-        con.execute("UPDATE alerts SET severity = ?, title = ?, explanation = ?, metrics = ?, links = ? "
-                    "WHERE alert_id = ?", [f.severity, f.title, f.explanation, _metrics(f), _links(f), alert_id])
-        _evidence(con, alert_id, f)
+    _update(con, alert_id, f, now, full=rank >= 0)
     if event != "updated":
         _event(con, alert_id, now, f, event, status, max(f.severity, severity, key=severity_rank))
     return Recorded(alert_id, event, f)
+
+
+def _update(con: duckdb.DuckDBPyConnection, alert_id: int, f: Finding, now: datetime, full: bool) -> None:
+    """Another sighting; with `full`, the finding's words, numbers and evidence replace the stored ones."""
+    con.execute("UPDATE alerts SET last_seen_at = ?, occurrences = occurrences + 1, updated_at = ? "
+                "WHERE alert_id = ?", [f.seen_at, now, alert_id])
+    if full:
+        con.execute("UPDATE alerts SET severity = ?, title = ?, explanation = ?, metrics = ?, links = ? "
+                    "WHERE alert_id = ?", [f.severity, f.title, f.explanation, _metrics(f), _links(f), alert_id])
+        _evidence(con, alert_id, f)
 
 
 def _metrics(f: Finding) -> str:
@@ -93,8 +98,8 @@ def _insert(con: duckdb.DuckDBPyConnection, f: Finding, now: datetime) -> int:
 def _evidence(con: duckdb.DuckDBPyConnection, alert_id: int, f: Finding) -> None:
     con.execute("DELETE FROM alert_evidence WHERE alert_id = ?", [alert_id])
     for rank, e in enumerate(f.evidence, 1):
-        con.execute("INSERT INTO alert_evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [alert_id, rank, e.platform, e.post_id, e.created_at, e.text, e.url, e.note])
+        con.execute("INSERT INTO alert_evidence (alert_id, rank, platform, post_id, note) VALUES (?, ?, ?, ?, ?)",
+                    [alert_id, rank, e.platform, e.post_id, e.note])
 
 
 def _event(con: duckdb.DuckDBPyConnection, alert_id: int, now: datetime, f: Finding, event: str, status: str,

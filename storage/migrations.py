@@ -147,14 +147,12 @@ MIGRATIONS: list[tuple[str, str]] = [
             resolved_at     TIMESTAMP,
             dismissed_at    TIMESTAMP
         );
+        -- keys only: the text is read from posts, so a deleted or retention-pruned post leaves the evidence too
         CREATE TABLE alert_evidence (
             alert_id   BIGINT NOT NULL,
             rank       INTEGER NOT NULL,
             platform   VARCHAR NOT NULL,
             post_id    VARCHAR NOT NULL,
-            created_at TIMESTAMP,
-            text       VARCHAR,
-            url        VARCHAR,
             note       VARCHAR,
             PRIMARY KEY (alert_id, rank)
         );

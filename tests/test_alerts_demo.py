@@ -25,6 +25,7 @@ from alerts.text import STOPWORDS, normalised
 from collectors.base import Batch, Claim, Watch, WatchMatcher
 from collectors.replay import read_rows, to_post
 from storage.db import Database
+from storage.queries import QUERIES
 
 ROOT = Path(__file__).resolve().parents[1]
 ANCHOR = datetime(2026, 10, 12, tzinfo=ZoneInfo("America/Chicago"))  # scenario t = 0 is local midnight
@@ -138,9 +139,10 @@ def test_rumour_burst_raises_a_fact_check_burst_for_the_rumour_claim(demo):
     assert crossing <= alert["first_seen_at"] <= crossing + FIVE, (crossing, alert["first_seen_at"])
     assert RUMOUR[0] <= hours(alert["first_seen_at"]) <= RUMOUR[1] and alert["severity"] == "high"
     assert "lexical fallback" in alert["explanation"] and "rated False" in alert["explanation"]
-    evidence = db.reader().execute("SELECT text FROM alert_evidence WHERE alert_id = ?",
-                                   [int(alert["alert_id"])]).fetchall()
-    assert len(evidence) == 5 and all("gargl" in t.lower() or "salt" in t.lower() for (t,) in evidence)
+    query = QUERIES["alert_evidence"]
+    evidence = db.reader().sql(query.sql, params=query.bind("alert_evidence", {"alert_id": int(alert["alert_id"])}))
+    texts = [t.lower() for t in evidence.df()["text"]]
+    assert len(texts) == 5 and all("gargl" in t or "salt" in t for t in texts)
 
 
 def test_rumour_burst_shows_the_coordinated_copies_with_caveats(demo):

@@ -67,6 +67,8 @@ def test_steps_follow_the_grid_and_skip_what_a_long_pause_left_behind():
     steps, skipped = steps_between(datetime(2026, 1, 1, 0, 0), datetime(2026, 1, 1, 9, 0), 5, 36)
     assert len(steps) == 36 and steps[-1] == datetime(2026, 1, 1, 9, 0) and skipped == 108 - 36
     assert steps_between(datetime(2026, 1, 1, 9, 5), datetime(2026, 1, 1, 9, 9), 5, 36) == ([], 0)
+    back = steps_between(datetime(2026, 1, 3, 9, 5), datetime(2026, 1, 1, 9, 9), 5, 36)  # the clock went back
+    assert back == ([datetime(2026, 1, 1, 9, 5)], 0)
 
 
 def test_same_local_hour_across_a_daylight_saving_change():
@@ -136,7 +138,9 @@ def test_claim_burst_uses_the_labellers_match_when_posts_are_labelled(fresh_db):
     label(fresh_db, posts, claim="C-1")
     (f,) = detect(fresh_db, claims.detect, config())
     assert (f.claim_id, f.severity, f.metrics["labeller"], f.metrics["lexical"]) == ("C-1", "medium", 14, 0)
-    assert "All 14 were matched by the claim-matching model." in f.explanation and "(rated False)" in f.explanation
+    assert "All 14 were matched by the claim-matching model." in f.explanation
+    assert '"Gargling salt water with vinegar kills the virus." (rated False; official fact: "it does not.")' \
+        in f.explanation
     assert f.links[0].url == "https://factcheck.example/1"
 
 

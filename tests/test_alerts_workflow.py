@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from alerts.model import Evidence, Finding
+from collectors.base import Batch
 from storage import alert_actions, alert_store
 from storage.actions import ACTIONS
 from storage.client import ServiceError
@@ -109,3 +110,11 @@ def test_feedback_gives_a_running_precision_per_detector(fresh_db):
         feedback(claim, "meh")
     with pytest.raises(ValueError, match="both its platform and its post_id"):
         feedback(claim, "wrong_sentiment", platform="x")
+
+
+def test_evidence_is_read_from_posts_so_deleted_posts_leave_it(service):
+    client, db = service
+    alert_id = raise_alert(db)
+    assert client.query("alert_evidence", alert_id=alert_id).iloc[0]["text"] == "post number 1 about vaccines"
+    db.write_batch("demo", Batch([], None, deleted=[("x", "1")]))
+    assert client.query("alert_evidence", alert_id=alert_id).iloc[0]["text"] == "(post deleted)"
