@@ -7,7 +7,8 @@ import pandas as pd
 
 SENTIMENT = {"negative": "#d1495b", "neutral": "#a0aab4", "positive": "#2a9d8f", "unscored": "#e4e7eb"}
 SEVERITY = {"critical": "#7b1e3a", "high": "#d1495b", "medium": "#edae49", "low": "#66a182", "info": "#a0aab4"}
-SERIES = ["#30638e", "#edae49", "#00798c", "#d1495b", "#66a182", "#8d6a9f", "#003d5b", "#c17c74"]
+# series colours avoid the sentiment red and green, so a watch never reads as a mood
+SERIES = ["#30638e", "#edae49", "#00798c", "#8d6a9f", "#7a9cc6", "#b07d48", "#003d5b", "#9e9e9e"]
 
 
 def sentiment_color(title: str | None = None) -> alt.Color:
@@ -90,11 +91,12 @@ def bars(frame: pd.DataFrame, x: str, y: str, color: str | None = None, height: 
 
 
 def timeline(frame: pd.DataFrame, height: int = 220) -> alt.Chart:
-    """Posts over time as bars (e.g. an alert's evidence), coloured by sentiment when known."""
+    """Posts over time as stacked steps (e.g. around an alert), coloured by sentiment when known."""
     color = sentiment_color() if "sentiment" in frame else alt.value(SERIES[0])
-    return (alt.Chart(frame).mark_bar()
-            .encode(x=alt.X("bucket:T", title=None), y=alt.Y("posts:Q", title="posts"), color=color,
-                    tooltip=list(frame.columns))
+    return (alt.Chart(frame).mark_area(interpolate="step-after", opacity=0.9)
+            .encode(x=alt.X("bucket:T", title=None), y=alt.Y("posts:Q", title="posts", stack=True), color=color,
+                    order=alt.Order("sentiment_order:Q"), tooltip=list(frame.columns))
+            .transform_calculate(sentiment_order=_order_expr())
             .properties(height=height))
 
 

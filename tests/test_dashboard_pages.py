@@ -96,6 +96,7 @@ def test_sources_health_spend_and_errors(dash):
     assert table.set_index("source").loc["reddit", "rate-limit waits (24 h)"] == 1 and x["rate-limit waits (24 h)"] == 2
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Failing now"] == "1" and metrics["Rate-limit waits (24 h)"] == "3"
+    assert metrics["Posts collected (24 h)"] == "184"  # demo 144 + x_search 40
     assert "x_search: $12.50 of $50.00 cap" in at.get("progress")[0].proto.text
     assert "RateLimited" in at.dataframe[1].value["error"].iloc[0]
 

@@ -19,9 +19,10 @@ if overview.empty:
 rows = health.table(overview)
 failing = rows[overview["last_status"].ne("ok") & overview["last_status"].ne("running")]
 cols = st.columns(4)
-cols[0].metric("Sources", rows["source"].nunique())
+collected = rows.loc[rows["job"] == "collect", "items (24 h)"].sum()
+cols[0].metric("Sources and jobs", len(rows))
 cols[1].metric("Failing now", len(failing), delta_color="inverse")
-cols[2].metric("Items collected (24 h)", f"{int(rows['items (24 h)'].sum()):,}")
+cols[2].metric("Posts collected (24 h)", f"{int(collected):,}")
 cols[3].metric("Rate-limit waits (24 h)", int(rows["rate-limit waits (24 h)"].sum()))
 st.dataframe(rows, hide_index=True, width="stretch",
              column_config={"last run": st.column_config.DatetimeColumn(format="DD MMM HH:mm:ss"),
