@@ -52,8 +52,8 @@ def labels_for(posts: pa.Table, rng: np.random.Generator) -> pa.Table:
         "sentiment_score": pa.array(rng.random(n)),
         "topics": pa.array([[{"name": TOPICS[t], "score": 0.8}] for t in topic], topics_type),
         "misinfo_score": pa.array(rng.random(n) * 0.6 + claim * 0.4),
-        "matched_claim_id": pa.array(np.where(claim, np.char.add("CLAIM-", rng.integers(0, 20, n).astype(str)),
-                                              None), pa.string()),
+        "matched_claim_id": pa.array([f"CLAIM-{k}" if hit else None
+                                      for hit, k in zip(claim, rng.integers(0, 20, n), strict=True)], pa.string()),
         "matched_claim_score": pa.array(np.where(claim, 0.9, np.nan), pa.float64(), from_pandas=True),
         "misinfo_reason": pa.nulls(n, pa.string()),
         "sentiment_model": pa.array(["bench@1"] * n), "topics_model": pa.array(["bench@1"] * n),

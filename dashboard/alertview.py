@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Literal
 
 import altair as alt
 import pandas as pd
@@ -15,7 +16,8 @@ from dashboard.auth import Session
 from dashboard.data import act, flash, query, text
 from dashboard.signin import store
 
-SEVERITY_COLOR = {"high": "red", "medium": "orange", "low": "green"}
+BadgeColor = Literal["red", "orange", "green", "gray"]
+SEVERITY_COLOR: dict[str, BadgeColor] = {"high": "red", "medium": "orange", "low": "green"}
 
 
 def show(alert_id: int, user: Session, wall: bool = False) -> None:

@@ -30,7 +30,7 @@ class Live:
 
 def requests(now: datetime, by: str, hours: int, with_alerts: bool) -> dict[str, tuple[str, dict[str, Any]]]:
     since, bucket = now - timedelta(hours=hours), BUCKET_MINUTES.get(hours, 60)
-    wanted = {
+    wanted: dict[str, tuple[str, dict[str, Any]]] = {
         "tiles": ("overview_tiles", {"now": now}),
         "breakdown": ("sentiment_volume" if by == "watch" else "topic_volume",
                       {"since": since, "until": now, "bucket_minutes": bucket}),

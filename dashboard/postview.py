@@ -57,7 +57,7 @@ def show(platform: str, post_id: str, user: Session) -> None:
 def feedback_form(platform: str, post_id: str) -> None:
     with st.form(f"feedback-{platform}-{post_id}", clear_on_submit=True):
         st.markdown("**Mark a label wrong**")
-        label = st.selectbox("Label", list(LABELS), format_func=LABELS.get)
+        label = st.selectbox("Label", list(LABELS), format_func=lambda key: LABELS[key]) or "sentiment"
         correct = st.text_input("Right value (optional)")
         note = st.text_input("Note (optional)")
         if st.form_submit_button("Mark wrong") and act("label_feedback", platform=platform, post_id=post_id,

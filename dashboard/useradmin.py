@@ -48,8 +48,8 @@ def change_form() -> None:
         st.markdown("**Change a user**")
         a, b, c = st.columns(3)
         username = a.selectbox("User", users)
-        op = b.selectbox("Change", list(OPS), format_func=OPS.get)
-        role = c.selectbox("New role (for a role change)", ROLES)
+        op = b.selectbox("Change", list(OPS), format_func=lambda key: OPS[key]) or "role"
+        role = c.selectbox("New role (for a role change)", ROLES) or "viewer"
         if st.form_submit_button("Apply") and username:
             _apply(username, op, role)
 
