@@ -303,7 +303,7 @@ def cmd_status(s: Settings, args: argparse.Namespace) -> int:
 
 def cmd_digest(s: Settings, args: argparse.Namespace) -> int:
     """Preview a daily digest: through the running engine's service, or from the file when no engine holds it."""
-    from alerts.engine import database_queries, preview_digest
+    from alerts.engine import database_queries, last_engine_clock, preview_digest
 
     try:
         client = StorageClient(service_url(s), service_token(s), timeout=60)
@@ -311,7 +311,8 @@ def cmd_digest(s: Settings, args: argparse.Namespace) -> int:
     except ServiceError:
         db = Database(s.db_path)
         try:
-            return preview_digest(database_queries(db), s, args.date, args.to, naive_utc(datetime.now(UTC)),
+            now = last_engine_clock(db, naive_utc(datetime.now(UTC)))
+            return preview_digest(database_queries(db), s, args.date, args.to, now,
                                   f"engine not running; read {s.db_path}")
         finally:
             db.close()

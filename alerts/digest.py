@@ -69,6 +69,11 @@ def window(s: Settings, day: date) -> tuple[datetime, datetime]:
     return utc(day - timedelta(days=1)), utc(day)
 
 
+def covering_day(s: Settings, now: datetime) -> date:
+    """The date whose digest window contains `now`: the next digest to be sent."""
+    return latest_day(s, now) + timedelta(days=1)
+
+
 def latest_day(s: Settings, now: datetime) -> date:
     """The most recent date whose digest time has passed at `now` (naive UTC)."""
     local = ex.local(now, s.zone)

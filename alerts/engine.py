@@ -90,11 +90,20 @@ def database_queries(db: Database) -> digest.QueryFn:
     return run
 
 
+def last_engine_clock(db: Database, wall: datetime) -> datetime:
+    """'Now' for a stopped engine's file: its clock at the last detection pass when that is later than the wall
+    clock (a demo's simulated clock runs ahead), else the wall clock."""
+    last = alert_store.detect_cursor(db.reader())
+    return max(wall, last) if last is not None else wall
+
+
 def preview_digest(run: digest.QueryFn, s: Settings, day: date | None, to: Path | None, now: datetime,
                    where: str) -> int:
-    """`civicradar digest`: print the plain-text digest; with `to`, write the HTML (chart inline) there."""
-    built = digest.build(run, s, day or digest.latest_day(s, now))
-    print(f"({where})\nSubject: {built.subject}\n\n{built.text}")
+    """`civicradar digest`: print the plain-text digest (by default the next one, so far); with `to`, write the
+    HTML (chart inline) and the CSV there."""
+    built = digest.build(run, s, day or digest.covering_day(s, now))
+    so_far = "; the next digest, so far" if built.until > now else ""
+    print(f"({where}{so_far})\nSubject: {built.subject}\n\n{built.text}")
     if to is not None:
         to.write_text(built.preview_html(), encoding="utf-8")
         to.with_suffix(".csv").write_text(built.csv, encoding="utf-8")

@@ -137,7 +137,7 @@ def test_cli_previews_from_the_file_when_no_engine_runs(day_db, tmp_path, capsys
 def test_cli_previews_through_the_service_when_an_engine_holds_the_file(day_db, tmp_path, capsys, monkeypatch):
     db, _ = day_db
     token, port = "t0ken-for-tests", free_port()
-    app = create_app(db, token, lambda: (datetime(2026, 11, 3, 15, 0), True))
+    app = create_app(db, token, lambda: (datetime(2026, 11, 3, 13, 0), True))  # Tue 7:00 am in Chicago
     server = Service(app, "127.0.0.1", port)
     server.start()
     try:
@@ -146,6 +146,6 @@ def test_cli_previews_through_the_service_when_an_engine_holds_the_file(day_db, 
     finally:
         server.stop()
     printed = capsys.readouterr().out
-    assert code == 0 and f"engine running, service at http://127.0.0.1:{port}" in printed
-    assert "daily digest to Tue 3 Nov, 8:00 am" in printed  # the latest digest time before the engine's clock
+    assert code == 0 and f"(engine running, service at http://127.0.0.1:{port}; the next digest, so far)" in printed
+    assert "daily digest to Tue 3 Nov, 8:00 am" in printed  # by default, the digest whose window holds the clock
     assert "25 different accounts posted the same text" in printed
