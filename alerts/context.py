@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -31,9 +31,6 @@ class Context:
         windows = (s.volume.window_minutes, s.sentiment.window_minutes, s.claims.window_minutes,
                    s.claims.window_minutes // 2 or 1, s.step_minutes, 60)
         return math.gcd(*windows)
-
-    def window(self, minutes: int) -> timedelta:
-        return timedelta(minutes=minutes)
 
 
 def evidence_from(frame: pd.DataFrame, note: str | None = None, limit: int = EVIDENCE_POSTS) -> tuple[Evidence, ...]:

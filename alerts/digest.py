@@ -55,7 +55,9 @@ class Digest:
         msg["Date"], msg["Message-ID"] = formatdate(), make_msgid(f"digest-{self.day}", "civicradar.local")
         msg.set_content(self.text)
         msg.add_alternative(self.html, subtype="html")
-        msg.get_payload()[1].add_related(self.chart, "image", "png", cid=f"<{CID}>")  # type: ignore[index]
+        html_part = msg.get_body(preferencelist=("html",))
+        assert isinstance(html_part, EmailMessage)
+        html_part.add_related(self.chart, "image", "png", cid=f"<{CID}>")
         msg.add_attachment(self.csv.encode(), maintype="text", subtype="csv", filename=f"alerts-{self.day}.csv")
         return msg
 

@@ -71,18 +71,31 @@ def send_due(db: Database, s: Settings, wall: Callable[[], datetime] = utcnow, l
     """Send every due delivery once; each outcome is committed on its own."""
     sent = failed = 0
     for row in alert_store.due_deliveries(db.reader(), wall(), limit):
+        delivery_id, attempt = int(row["delivery_id"]), int(row["attempts"]) + 1
         try:
             deliver(row, s)
         except DeliveryError as e:
             failed += 1
-            retry = _retry_at(s, int(row["attempts"]) + 1, wall())
-            log.warning("delivery %s to %s failed (attempt %d): %s", row["delivery_id"], row["target"],
-                        row["attempts"] + 1, e)
-            db.write(lambda con, r=row, e=e, at=retry: alert_store.mark_failed(con, r["delivery_id"], str(e), at))
+            log.warning("delivery %s to %s failed (attempt %d): %s", delivery_id, row["target"], attempt, e)
+            _record_failure(db, delivery_id, str(e), _retry_at(s, attempt, wall()))
             continue
         sent += 1
-        db.write(lambda con, r=row: alert_store.mark_sent(con, r["delivery_id"], wall()))
+        _record_success(db, delivery_id, wall())
     return SendResult(sent, failed)
+
+
+def _record_failure(db: Database, delivery_id: int, error: str, retry_at: datetime | None) -> None:
+    def run(con: duckdb.DuckDBPyConnection) -> None:
+        alert_store.mark_failed(con, delivery_id, error, retry_at)
+
+    db.write(run)
+
+
+def _record_success(db: Database, delivery_id: int, now: datetime) -> None:
+    def run(con: duckdb.DuckDBPyConnection) -> None:
+        alert_store.mark_sent(con, delivery_id, now)
+
+    db.write(run)
 
 
 def _retry_at(s: Settings, attempts: int, now: datetime) -> datetime | None:

@@ -76,7 +76,7 @@ def _volume_finding(ctx: Context, sums: BucketSums, end: datetime, baseline: Bas
             + _sentiment_clause(labelled, negative) + (f" Top phrase: \"{phrase}\"." if phrase else ""))
     return Finding("volume_spike", f"volume_spike:{dim}:{key}", "high" if ratio >= rule.high_ratio else "medium",
                    end, f"Volume spike on {ex.subject(dim, key)}: {ex.number(now)} posts, {ex.times(ratio)} usual",
-                   text, **_series_fields(dim, key), evidence=evidence_from(posts),
+                   text, watch=_watch(dim, key), topic=_topic(dim, key), evidence=evidence_from(posts),
                    metrics={"posts": now, "expected": round(expected, 2), "ratio": round(ratio, 2),
                             "baseline": baseline.basis, "baseline_windows": len(baseline.windows),
                             "labelled": labelled, "negative": negative, "top_phrase": phrase})
@@ -99,8 +99,12 @@ def _sentiment_clause(labelled: float, negative: float) -> str:
     return f"{ex.percent(negative / labelled)} negative (of {ex.number(labelled)} labelled posts)."
 
 
-def _series_fields(dim: str, key: str) -> dict[str, str | None]:
-    return {"watch": key if dim == "watch" else None, "topic": key if dim == "topic" else None}
+def _watch(dim: str, key: str) -> str | None:
+    return key if dim == "watch" else None
+
+
+def _topic(dim: str, key: str) -> str | None:
+    return key if dim == "topic" else None
 
 
 def _sentiment(ctx: Context, sums: BucketSums, end: datetime) -> list[Finding]:
@@ -133,7 +137,7 @@ def _sentiment_finding(ctx: Context, sums: BucketSums, end: datetime, i: int, la
     severity = "high" if share - p0 >= rule.high_rise else "medium"
     title = f"Sentiment shift on {ex.subject(dim, key)}: {ex.percent(share)} negative (usually {ex.percent(p0)})"
     return Finding("sentiment_shift", f"sentiment_shift:{dim}:{key}", severity, end, title,
-                   text, **_series_fields(dim, key),
+                   text, watch=_watch(dim, key), topic=_topic(dim, key),
                    metrics={"labelled": lab, "negative": neg, "share": round(share, 3), "baseline_share": round(p0, 3),
                             "baseline_labelled": base_lab, "posts": total, "top_phrase": phrase},
                    evidence=evidence_from(posts, "negative"))

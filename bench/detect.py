@@ -61,7 +61,7 @@ def build(path: Path, posts: int, days: int) -> None:
 def label(db: Database, rng: np.random.Generator, chunk: pa.Table) -> None:
     n = chunk.num_rows
     topic = rng.integers(0, len(TOPICS) + 1, n)
-    claim = np.where(rng.random(n) < 0.005, "B-1", None)
+    claim = ["B-1" if hit else None for hit in rng.random(n) < 0.005]
     rows = [{"platform": p, "post_id": i, "created_at": c, "lang": "en", "sentiment": s, "sentiment_score": 0.9,
              "topics": [] if t == len(TOPICS) else [{"name": TOPICS[t], "score": 0.8}], "misinfo_score": 0.1,
              "matched_claim_id": m, "matched_claim_score": 0.9 if m else None, "sentiment_model": "bench@1",

@@ -6,7 +6,7 @@ pass needs and nothing else; the detectors compare the aggregates with their bas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -81,14 +81,14 @@ m AS (SELECT p.*, p.matched_claim_id AS claim_id, 'labeller' AS via FROM p
 """  # a post matched lexically counts once, for the claim it shares the largest part of
 
 
-def _claim_params(lo: datetime, hi: datetime, rule: Any, stopwords: Sequence[str]) -> dict[str, Any]:
+def _claim_params(lo: datetime, hi: datetime, rule: Any, stopwords: Iterable[str]) -> dict[str, Any]:
     return {"lo": lo, "hi": hi, "ratings": [r.lower() for r in rule.false_ratings], "stop": sorted(stopwords),
             "min_score": rule.min_match_score, "min_shared": rule.lexical_min_shared,
             "min_fraction": rule.lexical_min_fraction}
 
 
 def claim_match_counts(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime, bucket_minutes: int,
-                       rule: Any, stopwords: Sequence[str]) -> pd.DataFrame:
+                       rule: Any, stopwords: Iterable[str]) -> pd.DataFrame:
     """Posts matching each false-rated claim per bucket, and how they were matched (labeller | lexical)."""
     sql = CLAIM_MATCHES + ("SELECT time_bucket(to_minutes($bucket_minutes), created_at) AS bucket, claim_id, "
                            "count(*) FILTER (WHERE via = 'labeller') AS labeller, "
@@ -97,7 +97,7 @@ def claim_match_counts(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetim
 
 
 def claim_evidence(con: duckdb.DuckDBPyConnection, claim_id: str, lo: datetime, hi: datetime, rule: Any,
-                   stopwords: Sequence[str], limit: int) -> pd.DataFrame:
+                   stopwords: Iterable[str], limit: int) -> pd.DataFrame:
     """The most engaged distinct posts matching one claim in a window, with the claim's text and link."""
     sql = CLAIM_MATCHES + (
         "SELECT m.platform, m.post_id, m.created_at, m.text, m.url, m.via, c.text AS claim_text, "
