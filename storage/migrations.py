@@ -124,7 +124,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE alerts (
             alert_id        BIGINT PRIMARY KEY DEFAULT nextval('alert_ids'),
             fingerprint     VARCHAR NOT NULL,  -- kind:subject, e.g. volume_spike:watch:covid-19
-            kind            VARCHAR NOT NULL,  -- volume_spike | sentiment_shift | narrative | claim_burst | coordination
+            kind            VARCHAR NOT NULL,  -- volume_spike|sentiment_shift|narrative|claim_burst|coordination
             severity        VARCHAR NOT NULL,  -- low | medium | high: the highest reached
             watch           VARCHAR,
             topic           VARCHAR,
