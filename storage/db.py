@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from collectors.base import Batch, Claim, Post, scrub, to_json
-from storage import migrations
+from storage import migrations, rollup
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -211,6 +211,7 @@ class Database:
             con.execute(UPSERT_POSTS)
         finally:
             con.unregister("batch")
+        rollup.refresh(con, table.column("created_at"))
 
     @staticmethod
     def _delete_posts(con: duckdb.DuckDBPyConnection, keys: Sequence[tuple[str, str]]) -> int:
@@ -219,10 +220,12 @@ class Database:
         gone = pa.table({"platform": [k[0] for k in keys], "post_id": [k[1] for k in keys]})
         con.register("gone", gone)
         try:
-            row = one(con, "DELETE FROM posts WHERE (platform, post_id) IN (SELECT (platform, post_id) FROM gone)")
+            removed = con.execute("DELETE FROM posts WHERE (platform, post_id) IN "
+                                  "(SELECT (platform, post_id) FROM gone) RETURNING created_at").fetchall()
         finally:
             con.unregister("gone")
-        return int(row[0]) if row else 0
+        rollup.refresh(con, [r[0] for r in removed])
+        return len(removed)
 
     @staticmethod
     def _upsert_claims(con: duckdb.DuckDBPyConnection, claims: Sequence[Claim], now: datetime) -> None:

@@ -14,6 +14,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from storage import rollup
 from storage.db import Database, one, utcnow
 
 LABEL_SCHEMA = pa.schema(
@@ -95,5 +96,6 @@ def write(db: Database, labels: Sequence[dict[str, object]], embeddings: Sequenc
                     con.execute(f"INSERT OR REPLACE INTO {target} BY NAME SELECT * FROM {name}")
                 finally:
                     con.unregister(name)
+        rollup.refresh(con, label_rows.column("created_at"))  # sentiment counts changed
 
     db.write(run)

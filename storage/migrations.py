@@ -9,6 +9,8 @@ import logging
 
 import duckdb
 
+from storage import rollup
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -220,6 +222,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    ("006_volume_rollup", rollup.MIGRATION_SQL),
 ]
 
 

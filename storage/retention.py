@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from storage import rollup
 from storage.db import Database, one
 
 DEPENDENT_TABLES = ("labels", "embeddings")
@@ -33,17 +34,19 @@ def pseudonym(key: bytes, author_id: str) -> str:
     return "pseud-" + hmac.new(key, author_id.encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def _delete_dependents(con: duckdb.DuckDBPyConnection) -> None:
+def _delete(con: duckdb.DuckDBPyConnection, where: str, params: dict[str, Any]) -> int:
+    """Posts matching `where`, then their labels and embeddings; the volume rollup is recounted."""
+    removed = con.execute(f"DELETE FROM posts WHERE {where} RETURNING created_at", params).fetchall()
     for table in DEPENDENT_TABLES:
         con.execute(f"DELETE FROM {table} t WHERE NOT EXISTS "
                     f"(SELECT 1 FROM posts p WHERE p.platform = t.platform AND p.post_id = t.post_id)")
+    rollup.refresh(con, [r[0] for r in removed])
+    return len(removed)
 
 
 def delete_older_than(db: Database, cutoff: datetime) -> int:
     def run(con: duckdb.DuckDBPyConnection) -> int:
-        row = one(con, "DELETE FROM posts WHERE created_at < ?", [cutoff])
-        _delete_dependents(con)
-        return int(row[0]) if row else 0
+        return _delete(con, "created_at < $cutoff", {"cutoff": cutoff})
 
     return db.write(run)
 
@@ -73,11 +76,9 @@ def prune_embeddings(db: Database, cutoff: datetime) -> int:
 
 def forget_author(con: duckdb.DuckDBPyConnection, actor: str, params: dict[str, Any]) -> dict[str, Any]:
     """Every post by this author (on one platform, or all), with labels and embeddings. Runs as an action."""
-    platform, author = params["platform"], params["author_id"]
-    row = one(con, "DELETE FROM posts WHERE author_id = $author AND ($platform IS NULL OR platform = $platform)",
-              {"author": author, "platform": platform})  # type: ignore[arg-type]
-    _delete_dependents(con)
-    return {"posts_removed": int(row[0]) if row else 0}
+    removed = _delete(con, "author_id = $author AND ($platform IS NULL OR platform = $platform)",
+                      {"author": params["author_id"], "platform": params["platform"]})
+    return {"posts_removed": removed}
 
 
 def audit_details(params: dict[str, Any]) -> dict[str, Any]:
