@@ -38,10 +38,11 @@ def live_view() -> None:
         st.info("No post in this window has a sentiment label yet; the classifier labels new posts as they arrive.")
     left, right = st.columns(2)
     left.subheader("Rising topics (last 3 h)")
-    if data.topics.empty:
-        left.info("No labelled topics in the last 3 hours.")
+    rising = data.topics[data.topics["growth"] > 1]
+    if rising.empty:
+        left.info("No topic is above its usual rate in the last 3 hours (or its posts are not labelled yet).")
     else:
-        left.altair_chart(charts.styled(charts.growth_bars(data.topics, "topic"), wall), width="stretch")
+        left.altair_chart(charts.styled(charts.growth_bars(rising, "topic"), wall), width="stretch")
     right.subheader("Narratives and known claims (last 6 h)")
     if data.narratives is not None and not data.narratives.empty:
         right.dataframe(data.narratives[["title", "posts", "growth", "platforms"]], hide_index=True,
