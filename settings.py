@@ -210,6 +210,7 @@ class AlertSettings(StrictModel):
     every_seconds: float = Field(60.0, gt=0)
     step_minutes: int = Field(5, gt=0, le=60)
     max_steps_per_pass: int = Field(36, gt=0)
+    settle_minutes: float = Field(2.0, ge=0)
     cooldown_minutes: float = Field(120.0, ge=0)
     topic_min_score: float = Field(0.5, ge=0, le=1)
     dashboard_url: str = ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ def _recorded(db: Database, job: str, fn: Callable[[], dict[str, Any]], items: s
 
 
 def detect_job(db: Database, s: Settings, clock: Callable[[], datetime]) -> dict[str, Any] | None:
-    now = clock()
+    now = clock() - timedelta(minutes=s.alerts.settle_minutes)  # let late-arriving posts of a window land first
     steps, _ = steps_between(alert_store.detect_cursor(db.reader()), now, s.alerts.step_minutes, 1)
     if not steps:
         return None  # no new step since the last pass: nothing to record

@@ -24,17 +24,21 @@ def floor_to(moment: datetime, minutes: int) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, UTC).replace(tzinfo=None)
 
 
-def steps_between(last: datetime | None, now: datetime, minutes: int, limit: int) -> tuple[list[datetime], int]:
-    """Grid steps in (last, now], newest `limit` of them, and how many older ones were skipped.
+def steps_between(last: datetime | None, now: datetime, minutes: int, limit: int,
+                  catch_up: timedelta = timedelta(hours=24)) -> tuple[list[datetime], int]:
+    """The oldest `limit` grid steps in (last, now] not older than `catch_up`, and how many older ones were skipped.
 
-    With no last step, or one ahead of `now` (the clock went back: a demo's simulated clock, then real time),
-    only the newest step is evaluated."""
+    After a pause (a restart, a slow pass) detection catches up step by step over the next passes, so no window is
+    left unevaluated; only steps older than `catch_up` (days of downtime) are skipped. With no last step, or one
+    ahead of `now` (the clock went back: a demo's simulated clock, then real time), only the newest step runs."""
     newest = floor_to(now, minutes)
     if last is None or last > newest:
         return [newest], 0
-    count = int((newest - last).total_seconds() // (minutes * 60))
-    steps = [newest - timedelta(minutes=minutes * i) for i in range(min(count, limit) - 1, -1, -1)]
-    return steps, max(count - limit, 0)
+    step = timedelta(minutes=minutes)
+    first = max(last + step, floor_to(newest - catch_up, minutes))
+    skipped = max(int((first - last - step) / step), 0)
+    count = int((newest - first) / step) + 1 if first <= newest else 0
+    return [first + step * i for i in range(min(count, limit))], skipped
 
 
 def local(moment: datetime, zone: ZoneInfo) -> datetime:

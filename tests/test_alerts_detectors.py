@@ -60,12 +60,14 @@ def label(db: Database, posts: list[Post], negative: set[int] = frozenset(), top
     db.write(insert)
 
 
-def test_steps_follow_the_grid_and_skip_what_a_long_pause_left_behind():
+def test_steps_follow_the_grid_catch_up_and_skip_only_what_a_long_pause_left_behind():
     assert steps_between(None, datetime(2026, 1, 1, 9, 7), 5, 36) == ([datetime(2026, 1, 1, 9, 5)], 0)
     steps, skipped = steps_between(datetime(2026, 1, 1, 9, 5), datetime(2026, 1, 1, 9, 21), 5, 36)
     assert steps == [datetime(2026, 1, 1, 9, m) for m in (10, 15, 20)] and skipped == 0
     steps, skipped = steps_between(datetime(2026, 1, 1, 0, 0), datetime(2026, 1, 1, 9, 0), 5, 36)
-    assert len(steps) == 36 and steps[-1] == datetime(2026, 1, 1, 9, 0) and skipped == 108 - 36
+    assert steps[0] == datetime(2026, 1, 1, 0, 5) and len(steps) == 36 and skipped == 0  # the rest: next passes
+    steps, skipped = steps_between(datetime(2026, 1, 1, 0, 0), datetime(2026, 1, 3, 0, 0), 5, 36)
+    assert steps[0] == datetime(2026, 1, 2, 0, 0) and skipped == 287  # only the last 24 h are caught up
     assert steps_between(datetime(2026, 1, 1, 9, 5), datetime(2026, 1, 1, 9, 9), 5, 36) == ([], 0)
     back = steps_between(datetime(2026, 1, 3, 9, 5), datetime(2026, 1, 1, 9, 9), 5, 36)  # the clock went back
     assert back == ([datetime(2026, 1, 1, 9, 5)], 0)

@@ -36,8 +36,9 @@ def test_detection_runs_are_recorded_when_a_step_was_evaluated(fresh_db):
     posts = [Post("x", f"p{i}", text, NOW - timedelta(minutes=10 - i), author_id=f"a{i}") for i in range(9)]
     fresh_db.write_batch("test", Batch(posts, None))
     s = config()
-    assert engine.detect_job(fresh_db, s, lambda: NOW)["raised"] == 1
-    assert engine.detect_job(fresh_db, s, lambda: NOW + timedelta(minutes=4)) is None  # no new step yet
+    settle = timedelta(minutes=s.alerts.settle_minutes)  # a step is evaluated once it has settled
+    assert engine.detect_job(fresh_db, s, lambda: NOW + settle)["raised"] == 1
+    assert engine.detect_job(fresh_db, s, lambda: NOW + settle + timedelta(minutes=4)) is None  # no new step yet
     assert runs(fresh_db) == [("alerts", "detect", "ok", 1, None)]
 
 
