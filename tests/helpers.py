@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import socket
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
+
 from collectors.base import Post
+from storage.client import ServiceError
 
 
 def free_port() -> int:
@@ -31,3 +38,23 @@ def write_scenario(path: Path, rows: int, step_seconds: float = 60.0) -> Path:
                    "text": f"covid vaccine update {i} 😷", "author_id": f"u{i % 40}"}
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     return path
+
+
+def start_engine(settings: Path) -> subprocess.Popen[str]:
+    exe = Path(sys.executable).parent / "civicradar"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
+    return subprocess.Popen([str(exe), "--settings", str(settings), "engine"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (ServiceError, httpx.HTTPError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

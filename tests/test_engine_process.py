@@ -1,40 +1,16 @@
 """The engine as a real process: collects, serves with a token, survives SIGKILL without loss or duplicates."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from helpers import free_port, write_scenario
-from storage.client import ServiceError, StorageClient
+from helpers import free_port, start_engine, wait_for, write_scenario
+from storage.client import StorageClient
 
 ROWS = 4000
 pytestmark = pytest.mark.slow
-
-
-def start_engine(settings: Path) -> subprocess.Popen[str]:
-    exe = Path(sys.executable).parent / "civicradar"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
-    return subprocess.Popen([str(exe), "--settings", str(settings), "engine"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env)
-
-
-def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (ServiceError, httpx.HTTPError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
