@@ -34,6 +34,8 @@ def capture(url: str, username: str, password: str, folder: Path, chromium: str,
         page = browser.new_page(viewport={"width": 1600, "height": 1000}, device_scale_factor=1)
         page.set_default_timeout(60_000)
         page.goto(url)
+        expect(page.get_by_role("textbox", name="User name")).to_be_visible()
+        page.wait_for_timeout(500)
         page.screenshot(path=folder / "signin.png")
         saved.append(folder / "signin.png")
         page.get_by_role("textbox", name="User name").fill(username)

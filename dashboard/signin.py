@@ -45,19 +45,26 @@ def gate() -> UserSession:
         st.session_state["signin_notice"] = "Your session has ended; please sign in again."
         if current.via == "sso":
             st.logout()
-    if s.sso_provider:
-        sso = _sso(s.sso_provider, s.sso_default_role, s.session_minutes)
-        if sso is not None:
-            return sso
-    _password_form(s.signin_attempts, s.signin_window_minutes, s.session_minutes)
+    if s.sso_provider and st.user.is_logged_in:
+        return _sso(s.sso_default_role, s.session_minutes)
+
+    def sign_in() -> None:
+        with st.columns([1, 2, 1])[1]:
+            st.title("CivicRadar")
+            if notice := st.session_state.pop("signin_notice", None):
+                st.info(notice)
+            if s.sso_provider:
+                st.button("Sign in with single sign-on", on_click=st.login,
+                          args=(None if s.sso_provider == "default" else s.sso_provider,))
+            _password_form(s.signin_attempts, s.signin_window_minutes, s.session_minutes)
+
+    # Navigation holds the sign-in page alone: without it, Streamlit would list dashboard/pages/ to anyone
+    st.navigation([st.Page(sign_in, title="Sign in", icon=":material/login:")], position="hidden").run()
     st.stop()
     raise AssertionError("unreachable")
 
 
 def _password_form(attempts: int, window_minutes: float, minutes: float) -> None:
-    st.title("CivicRadar")
-    if notice := st.session_state.pop("signin_notice", None):
-        st.info(notice)
     with st.form("signin"):
         username = st.text_input("User name", autocomplete="username").strip()
         password = st.text_input("Password", type="password", autocomplete="current-password")
@@ -81,11 +88,8 @@ def _password_form(attempts: int, window_minutes: float, minutes: float) -> None
     st.rerun()
 
 
-def _sso(provider: str, default_role: str, minutes: float) -> UserSession | None:
-    """Single sign-on through Streamlit's st.login (OpenID Connect); the role comes from the users file."""
-    if not st.user.is_logged_in:
-        st.button("Sign in with single sign-on", on_click=st.login, args=(None if provider == "default" else provider,))
-        return None
+def _sso(default_role: str, minutes: float) -> UserSession:
+    """Signed in through Streamlit's st.login (OpenID Connect); the role comes from the users file."""
     email = str(st.user.get("email") or "")
     user = store().by_email(email) if email else None
     role = user.role if user is not None and not user.disabled else ("" if user is not None else default_role)

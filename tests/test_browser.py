@@ -89,6 +89,8 @@ def test_wrong_password_stays_on_the_sign_in_screen(dash, dashboard_url):
         page = browser.new_page()
         page.set_default_timeout(30_000)
         page.goto(dashboard_url)
+        expect(page.get_by_role("textbox", name="User name")).to_be_visible()
+        expect(page.locator("[data-testid='stSidebarNav']")).to_have_count(0)  # no page listed before sign-in
         page.get_by_role("textbox", name="User name").fill("viewer")
         page.get_by_role("textbox", name="Password").fill("not the password")
         page.get_by_role("button", name="Sign in").click()

@@ -175,3 +175,10 @@ def test_first_start_prints_the_admin_password_once(tmp_path):
     assert check_password(UserStore(tmp_path / "users.yaml").get("admin"), password)
     assert password not in (tmp_path / "users.yaml").read_text()
     assert first_admin_line(s) is None
+
+
+def test_before_sign_in_no_page_is_registered(dash):
+    at = app().run()
+    assert registered(at) == ["Sign in"]  # not the files of dashboard/pages/, which Streamlit would list itself
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/admin.py")
