@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from collectors.base import AuthFailed, CollectorError, RateLimited, SourceUnavailable
+from collectors.base import AuthFailed, BadPayload, CollectorError, RateLimited, SourceUnavailable
 
 USER_AGENT = "CivicRadar/0.1 (self-hosted social listening for a public agency)"
 RESET_HEADERS = ("x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset")
@@ -84,13 +84,31 @@ def check(status: int, headers: Mapping[str, str], body: str, what: str, auth_hi
         raise error_for(status, headers, body, what, auth_hint)
 
 
+MAX_BODY_BYTES = 32 * 2**20
+
+
+def _read_capped(response: requests.Response, what: str) -> None:
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=1 << 16):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            response.close()
+            raise BadPayload(f"{what}: the response is larger than {MAX_BODY_BYTES >> 20} MB and was refused; "
+                             "check the source's base_url and page size")
+        chunks.append(chunk)
+    response._content = b"".join(chunks)  # what requests itself does when it reads a body
+
+
 def get(s: requests.Session, url: str, what: str, auth_hint: str, timeout: float = 30.0,
         **kwargs: Any) -> requests.Response:
-    """GET with errors translated; the caller reads `.content` (kept raw) and `.status_code` (200 or 304)."""
+    """GET with errors translated; the caller reads `.content` (kept raw) and `.status_code` (200 or 304).
+
+    The body is read in chunks and refused past MAX_BODY_BYTES, so a misbehaving server cannot exhaust memory."""
     try:
-        response = s.get(url, timeout=timeout, **kwargs)
+        response = s.get(url, timeout=timeout, stream=True, **kwargs)
+        _read_capped(response, what)
     except requests.Timeout as e:
-        raise SourceUnavailable(f"{what}: no answer within {timeout:.0f}s ({e}); retrying with backoff") from e
+        raise SourceUnavailable(f"{what}: no answer within {timeout:g}s ({e}); retrying with backoff") from e
     except requests.RequestException as e:
         raise SourceUnavailable(f"{what}: cannot connect ({e}); retrying with backoff") from e
     check(response.status_code, response.headers, response.text if response.status_code >= 400 else "",
