@@ -4,8 +4,8 @@ One encoder pass serves both labels at inference. Misinformation also sees 4,000
 sentiment/offensive train) as "not misinformation", so that chatter far from COVID-19 is not flagged.
 10 % of CONSTRAINT train is held out (seeded) for calibration in ``calibrate_misinfo.py``; val is never trained on.
 
-    python training/train_textcls.py                      # one pass, ~25 min on 2 idle cores
-    python training/train_textcls.py --budget-minutes 60  # on a busy machine: anneal by the clock, stop in time
+    python training/train_textcls.py --budget-minutes 62           # stage 1: one pass, ~25 min on 2 idle cores
+    python training/train_textcls.py --stage 2 --budget-minutes 25 # stage 2: misinformation-weighted pass
     python training/train_textcls.py --export             # re-export the last checkpoint only
 
 The learning rate decays linearly to zero over the planned steps or, with --budget-minutes, over the time
@@ -42,6 +42,10 @@ BATCH = 32
 LR = 5e-5
 MAX_LEN = 96
 MISINFO_REPEAT = 1
+# Stage 2 (from the stage-1 weights): CONSTRAINT twice more, with a 12k TweetEval sample so sentiment is kept.
+STAGE2_SENTIMENT = 12000
+STAGE2_MISINFO_REPEAT = 2
+STAGE2_LR = 3e-5
 OOD_NEGATIVES = {"tweeteval_sentiment": 1500, "tweeteval_offensive": 500}
 CKPT = SCRATCH / "textcls"
 
@@ -74,13 +78,15 @@ def misinfo_split(seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(fit), np.sort(held)
 
 
-def training_rows() -> tuple[list[str], np.ndarray, np.ndarray]:
+def training_rows(stage: int = 1) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Texts with a sentiment label and a misinfo label each (-100 where the row has none)."""
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(SEED + stage - 1)
     sent = read("tweeteval_sentiment", "train")
+    if stage == 2:
+        sent = sent.iloc[rng.choice(len(sent), STAGE2_SENTIMENT, replace=False)]
     texts, s_lab, m_lab = list(sent["text"]), list(sent["label"]), [-100] * len(sent)
     cons = read("constraint_covid19_fakenews", "train").iloc[misinfo_split()[0]]
-    for _ in range(MISINFO_REPEAT):
+    for _ in range(MISINFO_REPEAT if stage == 1 else STAGE2_MISINFO_REPEAT):
         texts += list(cons["text"])
         s_lab += [-100] * len(cons)
         m_lab += [int(x == "fake") for x in cons["label"]]
@@ -99,16 +105,19 @@ def masked_ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return logits.sum() * 0.0
 
 
-def train(budget_minutes: float | None) -> None:
-    set_seed(SEED)
-    texts, s_lab, m_lab = training_rows()
+def train(budget_minutes: float | None, stage: int) -> None:
+    set_seed(SEED + stage - 1)
+    texts, s_lab, m_lab = training_rows(stage)
     ids = encode(texts, MAX_LEN)
     model = TextClassifier()
+    if stage == 2:
+        model.load_state_dict(torch.load(CKPT / "stage1.pt"))
     # Frozen word embeddings: half the parameters, no measurable loss, a faster optimiser step on 2 cores.
     model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     rng = np.random.default_rng(SEED)
     batches = [b for _ in range(EPOCHS) for b in bucket_batches([len(x) for x in ids], BATCH, rng)]
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR, weight_decay=0.01)
+    lr = LR if stage == 1 else STAGE2_LR
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.01)
     clock = Clock(len(batches), budget_minutes)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, clock.factor)
     print(f"{len(ids)} rows, {len(batches)} steps planned", flush=True)
@@ -128,10 +137,12 @@ def train(budget_minutes: float | None) -> None:
                   f"{step * BATCH / clock.elapsed():.1f} ex/s", flush=True)
             total = 0.0
         if step % 200 == 0 or clock.done():
-            save(model, {"steps": step, "examples": step * BATCH, "planned_steps": len(batches)})
+            save(model, {"stage": stage, "steps": step, "examples": step * BATCH, "planned_steps": len(batches)})
         if clock.done():
             break
-    save(model, {"steps": step, "examples": step * BATCH, "planned_steps": len(batches)})
+    save(model, {"stage": stage, "steps": step, "examples": step * BATCH, "planned_steps": len(batches)})
+    if stage == 1:
+        torch.save(model.state_dict(), CKPT / "stage1.pt")
 
 
 class Clock:
@@ -160,7 +171,7 @@ class Clock:
 def save(model: TextClassifier, info: dict) -> None:
     CKPT.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), CKPT / "final.pt")
-    (CKPT / "train_info.json").write_text(json.dumps({"seed": SEED, "lr": LR, "batch": BATCH, **info}))
+    (CKPT / f"train_info_stage{info['stage']}.json").write_text(json.dumps({"seed": SEED, "batch": BATCH, **info}))
 
 
 def export(checkpoint: str = "final.pt") -> None:
@@ -177,7 +188,8 @@ if __name__ == "__main__":
     parser.add_argument("--export", action="store_true", help="only export the saved checkpoint")
     parser.add_argument("--checkpoint", default="final.pt")
     parser.add_argument("--budget-minutes", type=float, help="anneal and stop by this wall-clock budget")
+    parser.add_argument("--stage", type=int, choices=[1, 2], default=1)
     args = parser.parse_args()
     if not args.export:
-        train(args.budget_minutes)
+        train(args.budget_minutes, args.stage)
     export(args.checkpoint)
