@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard.auth import Session
 from dashboard.data import act, flash, pseudonymise, query, text
+from storage.dashboard_queries import MATCH
 
 LABELS = {"sentiment": "Sentiment", "topics": "Topics", "misinfo": "Misinformation score",
           "claim_match": "Matched claim", "lang": "Language"}
@@ -33,7 +34,7 @@ def show(platform: str, post_id: str, user: Session) -> None:
         st.info("This post is no longer stored (deleted upstream or past retention).")
         return
     post = found.iloc[0]
-    st.markdown(f"> {post['text']}")
+    st.container(border=True).text(post["text"])  # as written: never rendered as Markdown
     link = f" · [open on {platform}]({post['url']})" if text(post["url"]) else ""
     st.caption(f"{platform} · {post['post_id']} · {text(post['author_handle']) or 'unknown author'} · "
                f"{post['created_at']:%d %b %Y %H:%M} UTC{link}")
@@ -44,7 +45,10 @@ def show(platform: str, post_id: str, user: Session) -> None:
                  column_config={"score": st.column_config.NumberColumn(format="%.2f")})
     if text(post["claim"]):
         check = f" · [fact-check]({post['factcheck_url']})" if text(post["factcheck_url"]) else ""
-        st.markdown(f"**Matches known claim** {post['matched_claim_id']} ({text(post['claim_rating']) or 'unrated'}): "
+        score = post["matched_claim_score"]
+        lead = ("**Matches known claim**" if score >= MATCH else
+                f"Nearest known claim (match probability {score:.2f}, below {MATCH}: not counted as a match)")
+        st.markdown(f"{lead} {post['matched_claim_id']} ({text(post['claim_rating']) or 'unrated'}): "
                     f"{post['claim']}{check}")
     feedback = query("label_feedback_for", platform=platform, post_id=post_id)
     if not feedback.empty:

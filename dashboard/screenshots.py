@@ -46,6 +46,11 @@ def capture(url: str, username: str, password: str, folder: Path, chromium: str,
             expect(page.get_by_role("heading", name=title).first).to_be_visible()
             if name == "sql.png":
                 page.get_by_role("button", name="Run query").click()
+            if name == "explore.png":  # a filter in use, and an opened post that has its labels
+                page.get_by_role("combobox", name="Sentiment").click()
+                page.get_by_role("option", name="negative").click()
+                page.keyboard.press("Escape")
+                page.get_by_test_id("stBaseButton-primaryFormSubmit").click()
             page.wait_for_timeout(settle_ms)
             shoot(page, folder / name)
             saved.append(folder / name)
