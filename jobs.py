@@ -195,6 +195,20 @@ def rate_limit_counters(collector: Collector) -> tuple[float, float]:
     return float(getattr(collector, "rate_limit_waits", 0)), float(getattr(collector, "rate_limit_seconds", 0.0))
 
 
+class RedactSecrets(logging.Filter):
+    """Secrets read from the environment never reach a log line, whatever a library or a server put in it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = settings_module.redact(message)
+        if cleaned != message or record.exc_info:
+            record.msg, record.args = cleaned, None
+            if record.exc_info:
+                record.msg += "\n" + settings_module.redact(logging.Formatter().formatException(record.exc_info))
+                record.exc_info, record.exc_text = None, None
+        return True
+
+
 def public_info(s: Settings) -> dict[str, Any]:
     """What the dashboard may know of the settings: never secrets."""
     return {
@@ -386,6 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactSecrets())
     try:
         return int(args.func(args))
     except (SettingsError, StorageError, ServiceError, AuthError, ClassifierError) as e:

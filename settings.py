@@ -13,6 +13,7 @@ import secrets
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -28,6 +29,26 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_SECRETS: set[str] = set()  # every secret value read so far, so that `redact` can keep it out of text we store
+
+
+def redact(text: str) -> str:
+    """`text` with every secret this process has read replaced: for logs, run records and error messages."""
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def _secret_parts(value: str) -> list[str]:
+    """The value, and for a URL also its path and query and any password: servers echo those in error pages."""
+    parts = urlsplit(value)
+    if not (parts.scheme and parts.netloc):
+        return [value]
+    tail = parts.path + (f"?{parts.query}" if parts.query else "")
+    return [value, tail, tail.lstrip("/"), parts.password or ""]
+
+
 class SecretRef(StrictModel):
     """A secret held in an environment variable: `{ env = "NAME" }`."""
 
@@ -37,6 +58,7 @@ class SecretRef(StrictModel):
         value = os.environ.get(self.env)
         if not value:
             raise SettingsError(f"environment variable {self.env} is not set (needed by {needed_by}); export it.")
+        _SECRETS.update(part for part in _secret_parts(value) if len(part) >= 6)  # shorter would hit ordinary words
         return value
 
 

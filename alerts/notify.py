@@ -26,7 +26,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from alerts.model import Recorded
 from alerts.payloads import WEBHOOK_FORMATS, AlertMessage
 from alerts.payloads import email as alert_email
-from settings import EmailRuleSettings, SecretRef, Settings, SettingsError, SmtpSettings, WebhookSettings
+from settings import EmailRuleSettings, SecretRef, Settings, SettingsError, SmtpSettings, WebhookSettings, redact
 from storage import alert_store
 from storage.db import Database, utcnow
 
@@ -86,7 +86,7 @@ def send_due(db: Database, s: Settings, wall: Callable[[], datetime] = utcnow, l
 
 def _record_failure(db: Database, delivery_id: int, error: str, retry_at: datetime | None) -> None:
     def run(con: duckdb.DuckDBPyConnection) -> None:
-        alert_store.mark_failed(con, delivery_id, error, retry_at)
+        alert_store.mark_failed(con, delivery_id, redact(error), retry_at)
 
     db.write(run)
 

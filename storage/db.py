@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from collectors.base import Batch, Claim, Post, scrub, to_json
+from settings import redact
 from storage import migrations, rollup
 
 log = logging.getLogger(__name__)
@@ -260,7 +261,7 @@ class Database:
             {
                 "source": [source] * len(batch.quarantined),
                 "received_at": pa.array([now] * len(batch.quarantined), pa.timestamp("us")),
-                "reason": [scrub(q.reason) for q in batch.quarantined],
+                "reason": [redact(scrub(q.reason)) for q in batch.quarantined],
                 "raw": [to_json(q.raw)[:1_000_000] for q in batch.quarantined],
             }
         )
@@ -289,8 +290,8 @@ class Database:
             lambda con: con.execute(
                 "UPDATE runs SET finished_at = ?, status = ?, items = ?, warnings = ?, quarantined = ?, "
                 "error = ?, details = ? WHERE run_id = ?",
-                [utcnow(), status, items, warnings, quarantined, error,
-                 json.dumps(details) if details else None, run_id],
+                [utcnow(), status, items, warnings, quarantined, error and redact(error),
+                 redact(json.dumps(details, default=str)) if details else None, run_id],
             )
         )
 
@@ -301,7 +302,7 @@ class Database:
     def _audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, details: dict[str, Any] | None) -> None:
         con.execute(
             "INSERT INTO audit VALUES (?, ?, ?, ?)",
-            [utcnow(), actor, action, json.dumps(details, default=str) if details else None],
+            [utcnow(), actor, action, redact(json.dumps(details, default=str)) if details else None],
         )
 
     def run_action(self, name: str, fn: Callable[[duckdb.DuckDBPyConnection, str, dict[str, Any]], T],
