@@ -80,6 +80,7 @@ def _password_form(attempts: int, window_minutes: float, minutes: float) -> None
     if not check_password(user, password) or user is None:
         limiter(attempts, window_minutes).failed(*keys)
         log.warning("failed sign-in for %r from %s", username, keys[1])
+        _audit(username or "(empty)", "sign_in_failed", client=keys[1].removeprefix("ip:"))
         st.error("Wrong user name or password.")
         return
     limiter(attempts, window_minutes).succeeded(keys[0])
@@ -105,12 +106,16 @@ def _sso(default_role: str, minutes: float) -> UserSession:
 
 
 def _record(username: str, via: str) -> None:
-    """Sign-ins go to the audit log; an unreachable engine must not keep anyone out (the pages say why)."""
     log.info("%s signed in (%s)", username, via)
+    _audit(username, "sign_in", via=via)
+
+
+def _audit(username: str, action: str, **params: str) -> None:
+    """Sign-ins and failed ones go to the audit log; an unreachable engine must not keep anyone out."""
     try:
-        client().action("sign_in", username, via=via)
+        client().action(action, username, **params)
     except ServiceError as e:
-        log.warning("sign-in of %s not audited: %s", username, e)
+        log.warning("%s of %s not audited: %s", action, username, e)
 
 
 def sign_out() -> None:

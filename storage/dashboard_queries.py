@@ -308,4 +308,6 @@ def actions() -> dict[str, Action]:
                               frozenset({"admin"}), "Record a change to a dashboard user in the audit log."),
         "sign_in": Action(audit_only, {"via": Param("str", "password")}, frozenset({"viewer", *STAFF}),
                           "Record a sign-in in the audit log."),
+        "sign_in_failed": Action(audit_only, {"client": Param("str", "unknown")}, frozenset({"viewer", *STAFF}),
+                                 "Record a failed sign-in (the name tried, the client address) in the audit log."),
     }

@@ -142,6 +142,8 @@ def test_wrong_password_then_rate_limit(dash):
     sign_in(at, "comms", PASSWORDS["comms"])  # right password, but this user name is locked for a while
     assert "Too many failed sign-ins" in at.error[0].value
     assert SESSION_KEY not in at.session_state
+    _, db = dash
+    assert [actor for actor, _ in audit(db, "sign_in_failed")] == ["comms"] * 3  # failures are audited too
 
 
 def test_expired_session_returns_to_sign_in(dash):
