@@ -215,7 +215,7 @@ class BaseCollector:
             self.rate_limit_waits += 1
             self.rate_limit_seconds += wait
             return max(wait, 0.0)
-        backoff = wait_exponential_jitter(initial=self.backoff_initial, max=self.backoff_max)
+        backoff = wait_exponential_jitter(multiplier=self.backoff_initial, max=self.backoff_max)
         return float(backoff(state))
 
     def _log_retry(self, state: RetryCallState) -> None:

@@ -67,12 +67,6 @@ def seed_runs(db: Database) -> None:
                   details={"rate_limit_waits": 1, "rate_limit_seconds": 60})
 
 
-def alerts_available() -> bool:
-    from storage.actions import ACTIONS
-
-    return "alert_acknowledge" in ACTIONS
-
-
 def seed_alerts(db: Database) -> None:
     """A high volume spike on 'vaccines' and a medium emerging narrative, both new, through the alerts store."""
     from datetime import timedelta
@@ -102,8 +96,7 @@ def dash_fixture(seeded_db, tmp_path, monkeypatch) -> Iterator[tuple[StorageClie
     db = seeded_db
     seed_labels(db)
     seed_runs(db)
-    if alerts_available():
-        seed_alerts(db)
+    seed_alerts(db)
     app = create_app(db, TOKEN, lambda: (NOW, False), sql_row_limit=1000, sql_timeout=5,
                      info={"agency": "Test County", "refresh_seconds": 1, "watches": ["covid-19", "vaccines"],
                            "topics": list(TOPICS), "sql_row_limit": 1000, "sql_timeout_seconds": 5},
