@@ -51,11 +51,13 @@ class RunSummary:
     warnings: int = 0
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    claims: int = 0
 
     def line(self) -> str:
         if self.status != "ok":
             return f"{self.source}: {self.status}: {self.error}"
-        return f"{self.source}: {self.posts} posts, {self.quarantined} quarantined, {self.warnings} warnings"
+        claims = f"{self.claims} claims, " if self.claims else ""
+        return f"{self.source}: {self.posts} posts, {claims}{self.quarantined} quarantined, {self.warnings} warnings"
 
 
 def service_token(s: Settings) -> str:
@@ -117,7 +119,7 @@ class Engine:
                 batch = self.collectors[name].fetch(self.db.get_cursor(name))
                 batch.posts = self._with_watches(batch)
                 written = self.db.write_batch(name, batch)
-                totals = replace(totals, posts=totals.posts + written.posts,
+                totals = replace(totals, posts=totals.posts + written.posts, claims=totals.claims + written.claims,
                                  quarantined=totals.quarantined + written.quarantined,
                                  warnings=totals.warnings + len(batch.warnings),
                                  details={**totals.details, **batch.stats})
@@ -138,8 +140,8 @@ class Engine:
 
     def _finish(self, run_id: int, summary: RunSummary) -> None:
         try:
-            self.db.finish_run(run_id, summary.status, summary.posts, summary.warnings, summary.quarantined,
-                               summary.error, summary.details)
+            self.db.finish_run(run_id, summary.status, summary.posts + summary.claims, summary.warnings,
+                               summary.quarantined, summary.error, summary.details)
         except StorageError as e:  # e.g. still no space: the run stays 'running' and is marked interrupted later
             log.error("%s: could not record the run: %s", summary.source, e)
 

@@ -109,6 +109,7 @@ class WriteResult:
     posts: int
     quarantined: int
     deleted: int
+    claims: int = 0
 
 
 class Database:
@@ -195,7 +196,7 @@ class Database:
                 con.execute(
                     "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?)", [source, batch.next_cursor, now]
                 )
-            return WriteResult(table.num_rows, len(batch.quarantined), deleted)
+            return WriteResult(table.num_rows, len(batch.quarantined), deleted, len(batch.claims))
 
         return self.write(run)
 
