@@ -171,7 +171,8 @@ class Engine:
             token = service_token(self.settings)
             server = self.settings.server
             app = create_app(self.db, token, self.clock, server.sql_row_limit, server.sql_timeout_seconds,
-                             info=public_info(self.settings), snapshot_dir=self.settings.db_path.parent / "snapshots")
+                             info=public_info(self.settings), snapshot_dir=self.settings.db_path.parent / "snapshots",
+                             read_slots=server.read_slots)
             self.service = Service(app, server.host, server.port)
             self.service.start()
         self.db.lock_down()

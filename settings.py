@@ -99,6 +99,7 @@ class ServerSettings(StrictModel):
     token: SecretRef | None = None
     sql_row_limit: int = Field(10_000, gt=0)
     sql_timeout_seconds: float = Field(10.0, gt=0)
+    read_slots: int = Field(2, gt=0)
 
 
 class DashboardSettings(StrictModel):
