@@ -2,7 +2,8 @@
 
 DuckDB allows one read-write process per file; the engine owns it. Writes are serialised by one lock and
 each is a transaction (`Database.write`); readers get a cursor per thread (`Database.reader`) and see
-committed data only. Bulk rows go in as Arrow tables (~1M rows/s), never `executemany` (~1.4k rows/s).
+committed data only. Bulk rows go in as Arrow tables (~1M rows/s), never one parameterised statement per
+row (~1.4k rows/s).
 """
 
 from __future__ import annotations
