@@ -22,10 +22,9 @@ class ServiceError(Exception):
 
 
 class StorageClient:
-    def __init__(self, url: str, token: str, timeout: float = 30.0, transport: httpx.BaseTransport | None = None):
+    def __init__(self, url: str, token: str, timeout: float = 30.0):
         self._http = httpx.Client(
             base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=timeout,
-            transport=transport,
         )
 
     def close(self) -> None:

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from classifiers import cli
-from classifiers.testing import build_tiny_models
 
 SETTINGS = """
 [[classifiers.topics]]
@@ -25,9 +24,9 @@ examples = ["The playground is closed"]
 """
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_models(tmp_path_factory.mktemp("models"))
+@pytest.fixture
+def models(tiny_models_dir: Path) -> Path:
+    return tiny_models_dir  # built once per session (conftest)
 
 
 @pytest.fixture

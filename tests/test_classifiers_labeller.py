@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from classifiers import Claim, Labeller, Labels, ModelMissing, Topic
-from classifiers.testing import build_tiny_models
 
 TOPICS = (Topic("roads", "Potholes, road works and closures", ("The bridge is closed",), ("pothole",)),
           Topic("parks", "Parks, playgrounds and green spaces"))
@@ -20,8 +19,8 @@ CLAIMS = (Claim("c1", "5G towers spread the virus", "false", "https://example.or
 
 
 @pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_models(tmp_path_factory.mktemp("models"))
+def tiny_models(tiny_models_dir: Path) -> Path:
+    return tiny_models_dir  # built once per session (conftest); tests copy it before changing anything
 
 
 @pytest.fixture(scope="module")
