@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -166,6 +167,19 @@ def to_json(value: Any) -> str:
         return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     except (TypeError, orjson.JSONEncodeError):  # ASCII escapes also carry lone surrogates safely
         return json.dumps(value, ensure_ascii=True, default=str)
+
+
+INT64_MAX = 2**63 - 1  # engagement counts are BIGINT columns
+
+
+def count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return 0
+    try:
+        number = float(value)
+    except ValueError:
+        return 0
+    return min(int(number), INT64_MAX) if math.isfinite(number) and number > 0 else 0
 
 
 def scrub(value: str) -> str:

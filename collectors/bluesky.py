@@ -32,11 +32,11 @@ from collectors.base import (
     SourceUnavailable,
     Watch,
     WatchMatcher,
+    count,
 )
 from collectors.http import error_for
 from collectors.mapping import (
     Mapped,
-    count,
     decode_json,
     dump_state,
     each,

@@ -65,16 +65,6 @@ def text(value: Any) -> str | None:
     return str(value)
 
 
-def count(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return 0
-    try:
-        number = float(value)
-    except ValueError:
-        return 0
-    return int(number) if math.isfinite(number) and number > 0 else 0
-
-
 def when(value: Any) -> datetime | None:
     """A time the platform sent (ISO 8601, RFC 2822, epoch), or None when it is missing or unreadable."""
     if value in (None, ""):

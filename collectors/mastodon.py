@@ -40,8 +40,9 @@ from collectors.base import (
     RateLimited,
     SourceUnavailable,
     Watch,
+    count,
 )
-from collectors.mapping import Mapped, count, decode_json, dump_state, each, load_state, obj, text, when
+from collectors.mapping import Mapped, decode_json, dump_state, each, load_state, obj, text, when
 from collectors.streams import StreamBuffer
 from settings import SecretRef, SourceSettings
 

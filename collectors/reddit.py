@@ -31,9 +31,10 @@ from collectors.base import (
     Quarantined,
     RateLimited,
     SourceUnavailable,
+    count,
 )
 from collectors.http import retry_after
-from collectors.mapping import Mapped, count, dump_state, each, from_micros, load_state, obj, seq, text
+from collectors.mapping import Mapped, dump_state, each, from_micros, load_state, obj, seq, text
 from settings import SecretRef, SourceSettings
 
 PLATFORM = "reddit"

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from dateutil import parser as dateparser
 
-from collectors.base import BadPayload, Batch, Post, Quarantined, utc
+from collectors.base import BadPayload, Batch, Post, Quarantined, count, utc
 from settings import SourceSettings
 
 POST_FIELDS = ("platform", "post_id", "text")
@@ -91,20 +91,13 @@ def to_post(row: dict[str, Any], anchor: datetime, platform: str) -> Post:
         text=str(row["text"]),
         created_at=created,
         **{k: _text_or_none(row.get(k)) for k in OPTIONAL_TEXT},
-        **{k: _count(row.get(k)) for k in INT_FIELDS},
+        **{k: count(row.get(k)) for k in INT_FIELDS},
         raw=row,
     )
 
 
 def _text_or_none(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
-
-
-def _count(value: Any) -> int:
-    try:
-        return max(int(float(value)), 0) if value not in (None, "") else 0
-    except (TypeError, ValueError, OverflowError):
-        return 0
 
 
 def to_posts(rows: list[Any], anchor: datetime, platform: str) -> tuple[list[Post], list[Quarantined]]:

@@ -24,10 +24,9 @@ from typing import Any, Literal
 import tweepy
 from pydantic import Field
 
-from collectors.base import BaseCollector, Batch, CollectorError, Post, Watch
+from collectors.base import BaseCollector, Batch, CollectorError, Post, Watch, count
 from collectors.mapping import (
     Mapped,
-    count,
     decode_json,
     dump_state,
     each,

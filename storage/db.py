@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from collectors.base import Batch, Claim, Post, scrub, to_json
 from settings import redact
@@ -59,10 +61,23 @@ POST_SCHEMA = pa.schema(
     ]
 )
 _MUTABLE = ("url", "text", "lang", "watches", "like_count", "repost_count", "reply_count", "quote_count", "raw")
-UPSERT_POSTS = (
-    "INSERT INTO posts BY NAME SELECT * FROM batch ON CONFLICT (platform, post_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _MUTABLE)
+# Uniqueness lives in the narrow `post_keys` table (its primary key is the only index on posts): inserting 50k keys
+# there costs a third of upserting them into `posts` under the same key. `seen` > 0 marks keys stored before.
+CLAIM_KEYS = (
+    "INSERT INTO post_keys SELECT platform, post_id, created_at, 0 FROM batch "
+    "ON CONFLICT DO UPDATE SET seen = post_keys.seen + 1 RETURNING platform, post_id, created_at, seen"
 )
+# Posts stored before: their stored created_at (never changed) bounds the scan to the row groups that hold them.
+UPDATE_POSTS = (
+    "UPDATE posts SET " + ", ".join(f"{c} = b.{c}" for c in _MUTABLE)
+    + " FROM batch b JOIN again k USING (platform, post_id) WHERE posts.platform = b.platform AND "
+    "posts.post_id = b.post_id AND posts.created_at = k.created_at AND posts.created_at BETWEEN $lo AND $hi"
+)
+# Write-ahead log size that triggers a checkpoint. DuckDB's 16MB default checkpoints after nearly every bulk batch
+# (bench/ingest.py: ~115k posts/s); 256MB makes it ~160k, at the price of a longer log replay after a crash.
+CHECKPOINT_THRESHOLD = "256MB"
+FRESH = "batch ANTI JOIN again USING (platform, post_id)"
+DEPENDENT_TABLES = ("post_keys", "labels", "embeddings")
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
@@ -84,15 +99,20 @@ _PLAIN = ("platform", "post_id", "url", "author_id", "author_handle", "text", "l
 
 
 def posts_table(posts: Sequence[Post], source: str, collected_at: datetime) -> pa.Table:
-    """Posts as an Arrow table, column by column; the last copy of a repeated (platform, post_id) wins (an edit)."""
-    unique = list({(p.platform, p.post_id): p for p in posts}.values())
-    columns: dict[str, Any] = {name: [getattr(p, name) for p in unique] for name in _PLAIN}
-    created = pd.to_datetime([p.created_at for p in unique], utc=True).tz_localize(None)  # any offset -> UTC
+    """Posts as an Arrow table, column by column; the last copy of a repeated (platform, post_id) wins (an edit).
+
+    Written to allocate few Python containers: at 50k posts a batch, the garbage collector's passes over new
+    tuples and lists cost more than the conversion itself."""
+    keys = list(map("\0".join, map(attrgetter("platform", "post_id"), posts)))
+    if len(set(keys)) < len(keys):
+        posts = list(dict(zip(keys, posts, strict=True)).values())
+    columns: dict[str, Any] = {name: list(map(attrgetter(name), posts)) for name in _PLAIN}
+    created = pd.to_datetime(list(map(attrgetter("created_at"), posts)), utc=True).tz_localize(None)  # -> UTC
     columns["created_at"] = pa.array(created, pa.timestamp("us"))
-    columns["collected_at"] = pa.array([collected_at] * len(unique), pa.timestamp("us"))
-    columns["source"] = [source] * len(unique)
-    columns["watches"] = [list(p.watches) for p in unique]
-    columns["raw"] = [p.raw_json() for p in unique]
+    columns["collected_at"] = pa.array([collected_at] * len(posts), pa.timestamp("us"))
+    columns["source"] = [source] * len(posts)
+    columns["watches"] = list(map(attrgetter("watches"), posts))
+    columns["raw"] = [p.raw_json() for p in posts]
     try:
         return pa.table(columns, schema=POST_SCHEMA)
     except UnicodeEncodeError:  # a lone surrogate somewhere: rare, so only then pay for scrubbing every string
@@ -102,7 +122,24 @@ def posts_table(posts: Sequence[Post], source: str, collected_at: datetime) -> p
 def _scrubbed(values: Any) -> Any:
     if not isinstance(values, list):
         return values
-    return [scrub(v) if isinstance(v, str) else [scrub(w) for w in v] if isinstance(v, list) else v for v in values]
+    return [scrub(v) if isinstance(v, str) else [scrub(w) for w in v] if isinstance(v, list | tuple) else v
+            for v in values]
+
+
+def delete_posts(con: duckdb.DuckDBPyConnection, where: str, params: dict[str, Any] | None = None) -> int:
+    """Posts matching `where`, with their keys, labels and embeddings; the volume rollup is recounted."""
+    removed = con.sql(f"DELETE FROM posts WHERE {where} RETURNING platform, post_id, created_at",
+                      params=params).to_arrow_table()
+    if removed.num_rows:
+        con.register("removed", removed)
+        try:
+            for table in DEPENDENT_TABLES:
+                con.execute(f"DELETE FROM {table} t USING removed r "
+                            "WHERE t.platform = r.platform AND t.post_id = r.post_id")
+        finally:
+            con.unregister("removed")
+        rollup.refresh(con, removed.column("created_at"))
+    return removed.num_rows
 
 
 @dataclass(frozen=True)
@@ -119,7 +156,8 @@ class Database:
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._con = duckdb.connect(str(path), config={"memory_limit": memory_limit})
+            self._con = duckdb.connect(str(path), config={"memory_limit": memory_limit,
+                                                          "checkpoint_threshold": CHECKPOINT_THRESHOLD})
         except duckdb.IOException as e:
             raise StorageError(
                 f"cannot open {path}: {e}. Another process (an engine, or a tool holding the file) has it "
@@ -211,10 +249,23 @@ class Database:
             return
         con.register("batch", table)
         try:
-            con.execute(UPSERT_POSTS)
+            keys = con.sql(CLAIM_KEYS).to_arrow_table()
+            again = keys.filter(pc.greater(keys.column("seen"), 0))
+            if not again.num_rows:
+                con.execute("INSERT INTO posts BY NAME SELECT * FROM batch")
+                rollup.add(con, "batch")
+                return
+            con.register("again", again)
+            try:
+                times = again.column("created_at")
+                con.execute(UPDATE_POSTS, {"lo": pc.min(times).as_py(), "hi": pc.max(times).as_py()})
+                con.execute(f"INSERT INTO posts BY NAME SELECT * FROM {FRESH}")
+                rollup.add(con, FRESH)
+            finally:
+                con.unregister("again")
+            rollup.refresh(con, times)  # re-collected posts may have changed watches
         finally:
             con.unregister("batch")
-        rollup.refresh(con, table.column("created_at"))
 
     @staticmethod
     def _delete_posts(con: duckdb.DuckDBPyConnection, keys: Sequence[tuple[str, str]]) -> int:
@@ -223,12 +274,9 @@ class Database:
         gone = pa.table({"platform": [k[0] for k in keys], "post_id": [k[1] for k in keys]})
         con.register("gone", gone)
         try:
-            removed = con.execute("DELETE FROM posts WHERE (platform, post_id) IN "
-                                  "(SELECT (platform, post_id) FROM gone) RETURNING created_at").fetchall()
+            return delete_posts(con, "(platform, post_id) IN (SELECT (platform, post_id) FROM gone)")
         finally:
             con.unregister("gone")
-        rollup.refresh(con, [r[0] for r in removed])
-        return len(removed)
 
     @staticmethod
     def _upsert_claims(con: duckdb.DuckDBPyConnection, claims: Sequence[Claim], now: datetime) -> None:

@@ -223,6 +223,50 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     ("006_volume_rollup", rollup.MIGRATION_SQL),
+    (
+        "007_post_keys",
+        """
+        -- (platform, post_id) uniqueness moves from an index on the wide posts table to this narrow table, written
+        -- in the same transaction as posts: ~3x cheaper to check and insert. created_at never changes.
+        CREATE TABLE post_keys (
+            platform   VARCHAR NOT NULL,
+            post_id    VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            seen       BIGINT NOT NULL,     -- times collected again after the first
+            PRIMARY KEY (platform, post_id)
+        );
+        INSERT INTO post_keys SELECT platform, post_id, created_at, 0 FROM posts;
+        CREATE TABLE posts_007 (
+            platform      VARCHAR NOT NULL,
+            post_id       VARCHAR NOT NULL,
+            url           VARCHAR,
+            author_id     VARCHAR,
+            author_handle VARCHAR,
+            text          VARCHAR NOT NULL,
+            lang          VARCHAR,
+            created_at    TIMESTAMP NOT NULL,
+            collected_at  TIMESTAMP NOT NULL,
+            source        VARCHAR NOT NULL,
+            watches       VARCHAR[] NOT NULL,
+            like_count    BIGINT NOT NULL DEFAULT 0,
+            repost_count  BIGINT NOT NULL DEFAULT 0,
+            reply_count   BIGINT NOT NULL DEFAULT 0,
+            quote_count   BIGINT NOT NULL DEFAULT 0,
+            reply_to_id   VARCHAR,
+            repost_of_id  VARCHAR,
+            quote_of_id   VARCHAR,
+            raw           VARCHAR
+        );
+        INSERT INTO posts_007 SELECT * FROM posts ORDER BY created_at;
+        DROP TABLE posts;
+        ALTER TABLE posts_007 RENAME TO posts;
+        -- labels and embeddings of posts deleted upstream were kept before; they go with their posts now
+        DELETE FROM labels t WHERE NOT EXISTS
+            (SELECT 1 FROM post_keys k WHERE k.platform = t.platform AND k.post_id = t.post_id);
+        DELETE FROM embeddings t WHERE NOT EXISTS
+            (SELECT 1 FROM post_keys k WHERE k.platform = t.platform AND k.post_id = t.post_id);
+        """,
+    ),
 ]
 
 

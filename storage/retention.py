@@ -17,10 +17,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from storage import rollup
-from storage.db import Database, one
+from storage.db import Database, delete_posts, one
 
-DEPENDENT_TABLES = ("labels", "embeddings")
 QUERIES: dict[str, Any] = {}
 
 
@@ -34,19 +32,9 @@ def pseudonym(key: bytes, author_id: str) -> str:
     return "pseud-" + hmac.new(key, author_id.encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def _delete(con: duckdb.DuckDBPyConnection, where: str, params: dict[str, Any]) -> int:
-    """Posts matching `where`, then their labels and embeddings; the volume rollup is recounted."""
-    removed = con.execute(f"DELETE FROM posts WHERE {where} RETURNING created_at", params).fetchall()
-    for table in DEPENDENT_TABLES:
-        con.execute(f"DELETE FROM {table} t WHERE NOT EXISTS "
-                    f"(SELECT 1 FROM posts p WHERE p.platform = t.platform AND p.post_id = t.post_id)")
-    rollup.refresh(con, [r[0] for r in removed])
-    return len(removed)
-
-
 def delete_older_than(db: Database, cutoff: datetime) -> int:
     def run(con: duckdb.DuckDBPyConnection) -> int:
-        return _delete(con, "created_at < $cutoff", {"cutoff": cutoff})
+        return delete_posts(con, "created_at < $cutoff", {"cutoff": cutoff})
 
     return db.write(run)
 
@@ -76,7 +64,7 @@ def prune_embeddings(db: Database, cutoff: datetime) -> int:
 
 def forget_author(con: duckdb.DuckDBPyConnection, actor: str, params: dict[str, Any]) -> dict[str, Any]:
     """Every post by this author (on one platform, or all), with labels and embeddings. Runs as an action."""
-    removed = _delete(con, "author_id = $author AND ($platform IS NULL OR platform = $platform)",
+    removed = delete_posts(con, "author_id = $author AND ($platform IS NULL OR platform = $platform)",
                       {"author": params["author_id"], "platform": params["platform"]})
     return {"posts_removed": removed}
 

@@ -1,9 +1,9 @@
 """A 5-minute rollup of post counts by platform, watch and sentiment: what live charts read.
 
 Counting posts for a 24-hour chart means grouping ~170k rows at 5M posts; the rollup makes it ~2k rows. It is
-never incremented blindly: every write that adds, relabels or removes posts recomputes the 5-minute buckets it
-touched from `posts` and `labels`, inside the same transaction, so the rollup is always exactly what a full
-count would say.
+never incremented blindly: new posts are added to their buckets, and every write that re-collects, relabels or
+removes posts recomputes the 5-minute buckets it touched from `posts` and `labels`, inside the same transaction,
+so the rollup is always exactly what a full count would say.
 """
 
 from __future__ import annotations
@@ -45,6 +45,22 @@ TOUCHED_COUNTS = _COUNTS.format(
     bucket_filter="WHERE time_bucket(" + BUCKET + ", p.created_at) IN (SELECT bucket FROM touched)",
 )
 MIGRATION_SQL = MIGRATION.format(counts=ALL_COUNTS)
+
+
+ADD = f"""
+INSERT INTO volume_5m
+SELECT time_bucket({BUCKET}, created_at) AS bucket, platform, watch, 'unscored' AS sentiment, count(*) AS posts
+FROM (SELECT created_at, platform, unnest(CASE WHEN len(watches) = 0 THEN ['(no watch)'] ELSE watches END) AS watch
+      FROM {{source}})
+GROUP BY ALL
+ON CONFLICT DO UPDATE SET posts = volume_5m.posts + excluded.posts
+"""
+
+
+def add(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Count posts that were not stored before (`source`: a FROM clause), inside the caller's transaction. Exact
+    without a recount: a new post has no label yet (labels are deleted with their posts), so it is 'unscored'."""
+    con.execute(ADD.format(source=source))
 
 
 def refresh(con: duckdb.DuckDBPyConnection, times: pa.Array | list[object]) -> None:

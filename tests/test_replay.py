@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collectors.base import BadPayload
+from collectors.base import BadPayload, Batch
 from collectors.replay import ReplayCollector, ReplayCursor, ReplaySettings, parse_time, read_rows, to_post, to_posts
 from helpers import write_scenario
 
@@ -118,3 +118,10 @@ def test_undecodable_line_is_quarantined_not_dropped(tmp_path):
     batch = c.fetch(None)
     assert len(batch.posts) == 1 and len(batch.quarantined) == 1
     assert "not JSON" in batch.quarantined[0].reason
+
+
+def test_counts_beyond_a_bigint_are_capped_not_a_crash(fresh_db):
+    post = to_post({"post_id": "1", "text": "x", "t": 0, "like_count": "1e300", "reply_count": 2**70},
+                   datetime(2026, 11, 1, tzinfo=UTC), "x")
+    assert post.like_count == post.reply_count == 2**63 - 1
+    fresh_db.write_batch("s", Batch([post], None))

@@ -27,6 +27,25 @@ def test_migrations_apply_once_and_are_recorded(tmp_path):
     second.close()
 
 
+def test_a_database_from_before_post_keys_is_upgraded_in_place(tmp_path, monkeypatch):
+    path = tmp_path / "old.duckdb"
+    with monkeypatch.context() as patched, duckdb.connect(str(path)) as con:
+        patched.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:-1])  # up to 006: posts keyed by an index
+        migrations.apply(con)
+        con.execute("INSERT INTO posts (platform, post_id, text, created_at, collected_at, source, watches) "
+                    "SELECT 'x', i::VARCHAR, 'old post', TIMESTAMP '2026-11-01' + i * INTERVAL 1 MINUTE, "
+                    "TIMESTAMP '2026-11-02', 's', [] FROM range(5) t(i)")
+        con.execute("INSERT INTO labels (platform, post_id, created_at, sentiment, labelled_at) "
+                    "VALUES ('x', 'gone', TIMESTAMP '2026-11-01', 'negative', TIMESTAMP '2026-11-01')")
+    db = Database(path)
+    assert db.applied == ["007_post_keys"]
+    assert len(keys(db)) == 5 and db.reader().execute("SELECT count(*) FROM post_keys").fetchall() == [(5,)]
+    assert db.reader().execute("SELECT count(*) FROM labels").fetchall() == [(0,)]  # the orphan label went
+    db.write_batch("s", Batch([make_post(i) for i in range(3, 8)], "c2"))
+    assert len(keys(db)) == 8
+    db.close()
+
+
 def test_upsert_is_idempotent_and_keeps_the_latest_edit(fresh_db):
     posts = [make_post(i) for i in range(50)]
     fresh_db.write_batch("s", Batch(posts, "c1"))
@@ -37,6 +56,33 @@ def test_upsert_is_idempotent_and_keeps_the_latest_edit(fresh_db):
     row = fresh_db.reader().execute("SELECT text, like_count FROM posts WHERE post_id = '3'").fetchone()
     assert row == ("edited text", 99)
     assert fresh_db.get_cursor("s") == "c2"
+
+
+def test_a_post_collected_again_with_another_time_keeps_one_row_and_its_first_time(fresh_db):
+    """Uniqueness is by (platform, post_id) alone: a feed entry re-dated on the next fetch is not a second post."""
+    first = make_post(7)
+    fresh_db.write_batch("s", Batch([first, make_post(8)], "c1"))
+    moved = replace(first, created_at=datetime(2030, 1, 1, tzinfo=UTC), text="re-dated", like_count=5)
+    fresh_db.write_batch("s", Batch([moved, make_post(9)], "c2"))  # one known post, one new
+    rows = fresh_db.reader().execute("SELECT post_id, text, like_count, created_at FROM posts ORDER BY 1").fetchall()
+    assert [r[0] for r in rows] == ["7", "8", "9"]
+    assert rows[0][1:] == ("re-dated", 5, first.created_at.replace(tzinfo=None))
+    assert fresh_db.reader().execute("SELECT post_id, seen FROM post_keys ORDER BY 1").fetchall() == [
+        ("7", 1), ("8", 0), ("9", 0)]
+
+
+def test_a_post_deleted_upstream_can_come_back(fresh_db):
+    from storage import labels as label_store
+
+    post = make_post(3)
+    fresh_db.write_batch("s", Batch([post], "c1"))
+    label_store.write(fresh_db, [{"platform": "x", "post_id": "3", "created_at": post.created_at.replace(tzinfo=None),
+                                  "sentiment": "negative"}], [])
+    fresh_db.write_batch("s", Batch([], "c2", deleted=[("x", "3")]))
+    for table in ("posts", "post_keys", "labels"):
+        assert fresh_db.reader().execute(f"SELECT count(*) FROM {table}").fetchall() == [(0,)], table
+    fresh_db.write_batch("s", Batch([post], "c3"))
+    assert keys(fresh_db) == [("x", "3")]
 
 
 def test_same_id_on_two_platforms_are_two_posts(fresh_db):
