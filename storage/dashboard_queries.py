@@ -49,21 +49,14 @@ QUERIES: dict[str, Query] = {
         doc="Live tiles: posts in the last hour, the usual count for that hour (mean of up to 7 earlier days "
             "with data), and the negative share of labelled posts in the last hour and day.",
     ),
-    "sentiment_volume": Query(  # aggregated before the watches are unnested: 10x faster at 5M posts
+    "sentiment_volume": Query(  # from the 5-minute rollup: ~2k rows for a day, whatever the number of posts
         """
-        WITH p AS (SELECT platform, post_id, created_at, watches FROM posts
-                   WHERE created_at >= $since AND created_at < $until),
-        l AS (SELECT platform, post_id, sentiment FROM labels WHERE created_at >= $since AND created_at < $until),
-        counted AS (
-            SELECT time_bucket(to_minutes($bucket_minutes), p.created_at) AS bucket, p.watches,
-                   coalesce(l.sentiment, 'unscored') AS sentiment, count(*) AS posts
-            FROM p LEFT JOIN l ON p.platform = l.platform AND p.post_id = l.post_id GROUP BY ALL)
-        SELECT bucket, w.watch, sentiment, sum(posts)::BIGINT AS posts
-        FROM counted, unnest(CASE WHEN len(watches) = 0 THEN ['(no watch)'] ELSE watches END) AS w(watch)
+        SELECT time_bucket(to_minutes($bucket_minutes), bucket) AS bucket, watch, sentiment, sum(posts)::BIGINT AS posts
+        FROM volume_5m WHERE bucket >= $since AND bucket < $until
         GROUP BY ALL ORDER BY bucket
         """,
         BUCKET,
-        doc="Posts per time bucket, watch and sentiment ('unscored' until labelled).",
+        doc="Posts per time bucket, watch and sentiment ('unscored' until labelled); 5-minute resolution.",
     ),
     "topic_volume": Query(
         f"""

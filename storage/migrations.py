@@ -267,6 +267,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             (SELECT 1 FROM post_keys k WHERE k.platform = t.platform AND k.post_id = t.post_id);
         """,
     ),
+    ("008_posts_rollup", rollup.POSTS_MIGRATION_SQL),
 ]
 
 

@@ -102,11 +102,11 @@ QUERIES: dict[str, Query] = {
     ),
     "window_totals": Query(
         """
-        SELECT count(*) AS posts, count(DISTINCT author_id) AS authors, count(DISTINCT platform) AS platforms
-        FROM posts WHERE created_at >= $since AND created_at < $until
+        SELECT coalesce(sum(posts), 0)::BIGINT AS posts, count(DISTINCT platform) AS platforms
+        FROM posts_5m WHERE bucket >= $since AND bucket < $until
         """,
         WINDOW,
-        doc="Totals in a time window.",
+        doc="Posts and platforms in a time window, from the 5-minute rollup (5-minute resolution).",
     ),
     "recent_posts": Query(
         """

@@ -1,4 +1,5 @@
-"""A 5-minute rollup of post counts by platform, watch and sentiment: what live charts read.
+"""5-minute rollups of post counts by platform, watch and sentiment (`volume_5m`) and by platform and sentiment
+(`posts_5m`, each post once): what live charts and totals read.
 
 Counting posts for a 24-hour chart means grouping ~170k rows at 5M posts; the rollup makes it ~2k rows. It is
 never incremented blindly: new posts are added to their buckets, and every write that re-collects, relabels or
@@ -38,14 +39,34 @@ FROM (SELECT bucket, platform, sentiment, n,
 GROUP BY ALL
 """
 
-ALL_COUNTS = _COUNTS.format(where="", bucket_filter="")
-TOUCHED_COUNTS = _COUNTS.format(
-    where="WHERE created_at >= (SELECT min(bucket) FROM touched) "
-          f"AND created_at < (SELECT max(bucket) FROM touched) + {BUCKET}",
-    bucket_filter="WHERE time_bucket(" + BUCKET + ", p.created_at) IN (SELECT bucket FROM touched)",
-)
+_POST_COUNTS = f"""
+WITH p AS (SELECT platform, post_id, created_at FROM posts {{where}}),
+l AS (SELECT platform, post_id, sentiment FROM labels {{where}})
+SELECT time_bucket({BUCKET}, p.created_at) AS bucket, p.platform, coalesce(l.sentiment, 'unscored') AS sentiment,
+       count(*)::BIGINT AS posts
+FROM p LEFT JOIN l ON p.platform = l.platform AND p.post_id = l.post_id {{bucket_filter}} GROUP BY ALL
+"""
+POSTS_MIGRATION = """
+-- each post counted once (volume_5m counts a post in every watch it is in): totals and tiles read this
+CREATE TABLE posts_5m (
+    bucket    TIMESTAMP NOT NULL,
+    platform  VARCHAR NOT NULL,
+    sentiment VARCHAR NOT NULL,
+    posts     BIGINT NOT NULL,
+    PRIMARY KEY (bucket, platform, sentiment)
+);
+INSERT INTO posts_5m {counts};
+"""
+_ALL = {"where": "", "bucket_filter": ""}
+_TOUCHED = {
+    "where": "WHERE created_at >= (SELECT min(bucket) FROM touched) "
+             f"AND created_at < (SELECT max(bucket) FROM touched) + {BUCKET}",
+    "bucket_filter": "WHERE time_bucket(" + BUCKET + ", p.created_at) IN (SELECT bucket FROM touched)",
+}
+ALL_COUNTS, ALL_POST_COUNTS = _COUNTS.format(**_ALL), _POST_COUNTS.format(**_ALL)
+TABLES = {"volume_5m": _COUNTS.format(**_TOUCHED), "posts_5m": _POST_COUNTS.format(**_TOUCHED)}
 MIGRATION_SQL = MIGRATION.format(counts=ALL_COUNTS)
-
+POSTS_MIGRATION_SQL = POSTS_MIGRATION.format(counts=ALL_POST_COUNTS)
 
 ADD = f"""
 INSERT INTO volume_5m
@@ -53,7 +74,11 @@ SELECT time_bucket({BUCKET}, created_at) AS bucket, platform, watch, 'unscored' 
 FROM (SELECT created_at, platform, unnest(CASE WHEN len(watches) = 0 THEN ['(no watch)'] ELSE watches END) AS watch
       FROM {{source}})
 GROUP BY ALL
-ON CONFLICT DO UPDATE SET posts = volume_5m.posts + excluded.posts
+ON CONFLICT DO UPDATE SET posts = volume_5m.posts + excluded.posts;
+INSERT INTO posts_5m
+SELECT time_bucket({BUCKET}, created_at) AS bucket, platform, 'unscored' AS sentiment, count(*) AS posts
+FROM {{source}} GROUP BY ALL
+ON CONFLICT DO UPDATE SET posts = posts_5m.posts + excluded.posts;
 """
 
 
@@ -73,7 +98,8 @@ def refresh(con: duckdb.DuckDBPyConnection, times: pa.Array | list[object]) -> N
     buckets = pc.unique(pc.floor_temporal(stamps, multiple=5, unit="minute"))
     con.register("touched", pa.table({"bucket": buckets}))
     try:
-        con.execute("DELETE FROM volume_5m WHERE bucket IN (SELECT bucket FROM touched)")
-        con.execute(f"INSERT INTO volume_5m {TOUCHED_COUNTS}")
+        for table, counts in TABLES.items():
+            con.execute(f"DELETE FROM {table} WHERE bucket IN (SELECT bucket FROM touched)")
+            con.execute(f"INSERT INTO {table} {counts}")
     finally:
         con.unregister("touched")

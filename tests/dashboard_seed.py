@@ -16,6 +16,7 @@ from conftest import SEED_NOW, TOKEN
 from dashboard.auth import Session, UserStore
 from dashboard.data import SESSION_KEY
 from helpers import free_port
+from storage import rollup
 from storage.client import TOKEN_ENV, URL_ENV, StorageClient
 from storage.db import Database
 from storage.service import Service, create_app
@@ -50,6 +51,7 @@ def seed_labels(db: Database) -> None:
         con.register("new_labels", table)
         con.execute("INSERT INTO labels BY NAME SELECT * FROM new_labels")
         con.unregister("new_labels")
+        rollup.refresh(con, table.column("created_at"))  # as storage.labels.write does
         con.execute("INSERT INTO claims VALUES ('REG-1', 'Salt water gargles cure the virus', 'False', "
                     "'https://example.org/factcheck/salt', 'Test County rumour register', 'register', NULL, ?, NULL),"
                     "('FC-9', '5G spreads the virus', 'False', 'https://example.org/fc/5g', 'Example Checks', "
