@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from classifiers import Claim, Labeller, Topic
 from classifiers.claims import join_fields
+from classifiers.runtime import BATCH_SIZE
 
 SEED = 20261123
 DATA = Path(os.environ.get("CIVICRADAR_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -62,7 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--posts", type=int, default=10_000)
     parser.add_argument("--claims", type=int, default=1000, help="claims table size (14231 = all CheckThat!)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     args = parser.parse_args()
     texts = posts(args.posts)
     start = time.perf_counter()

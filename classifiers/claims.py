@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from .runtime import OnnxModel
+from .runtime import BATCH_SIZE, OnnxModel
 from .text import retrieval_text
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class Match:
 
 
 class ClaimIndex:
-    def __init__(self, claims: Sequence[Claim], encoder: OnnxModel, batch_size: int = 64) -> None:
+    def __init__(self, claims: Sequence[Claim], encoder: OnnxModel, batch_size: int = BATCH_SIZE) -> None:
         import bm25s
 
         self.claims = list(claims)

@@ -13,6 +13,7 @@ from . import Labeller, Labels
 from . import evaluate as ev
 from .errors import ClassifierError
 from .files import load_claims, load_topics, need_columns, read_csv
+from .runtime import BATCH_SIZE
 
 OUTPUT_COLUMNS = ("lang", "sentiment", "sentiment_score", "topics", "misinfo_score", "matched_claim_id",
                   "matched_claim_score", "misinfo_reason")
@@ -49,7 +50,7 @@ def io_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", type=Path, required=True)
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--text-column", default="text")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--models-dir", type=Path, help="model folders (default: classifiers/models)")
 
 

@@ -80,7 +80,7 @@ class LabelJob:
 
     def _label(self, batch: pa.Table, tags: store.ModelTags) -> None:
         posts = batch.to_pylist()
-        results = self.labeller.label([p["text"] for p in posts], batch_size=64)
+        results = self.labeller.label([p["text"] for p in posts])
         keep_vectors_after = self.clock() - timedelta(days=self.settings.classify.embedding_days)
         rows = [label_row(p, r, tags) for p, r in zip(posts, results, strict=True)]
         vectors = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from .claims import ClaimIndex, Match, Reranking, match
 from .misinfo import MisinfoCalibration, reason
 from .models import ModelSet
 from .posts import PreparedBatch, prepare
+from .runtime import BATCH_SIZE
 from .sentiment import sentiment_labels
 from .topics import TopicScorer
 
@@ -32,6 +34,10 @@ class Labeller:
     def models(self) -> dict[str, str]:
         """task -> "name@version" of the models that task's labels depend on; relabel when it changes."""
         return self.model_set.tags()
+
+    @cached_property
+    def _side(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(1, thread_name_prefix="textcls")
 
     @cached_property
     def topic_scorer(self) -> TopicScorer:
@@ -55,21 +61,22 @@ class Labeller:
         self._claims = tuple(claims)
         self.__dict__.pop("claim_index", None)
 
-    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
         """The shared sentence embedding alone (zero rows for texts without words)."""
         return self._embed(prepare(texts), batch_size)
 
-    def label(self, texts: Sequence[str], batch_size: int = 64) -> list[Labels]:
+    def label(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> list[Labels]:
         batch = prepare(texts)
-        sent_logits, mis_logits = self._classify(batch, batch_size)
+        classified = self._side.submit(self._classify, batch, batch_size)  # the two passes run side by side
         emb = self._embed(batch, batch_size)
+        sent_logits, mis_logits = classified.result()
         scored = batch.scored
         topics = dict(zip(scored, self.topic_scorer.assign([batch.raw[i] for i in scored], emb[scored]),
                           strict=True))
         tfidf = self.model_set.tfidf([batch.cls_text[i] for i in scored])
         mis = self.misinfo_calibration.scores(mis_logits[scored], tfidf, emb[scored])
         misinfo = {r: (mis[0][j], mis[1][j], mis[2][j]) for j, r in enumerate(scored)}
-        matches = self._match(batch, emb, batch_size)
+        matches = self._match(batch, emb)
         sentiments = dict(zip(batch.sentiment_rows,
                               sentiment_labels(sent_logits[batch.sentiment_rows], self._sentiment_config),
                               strict=True))
@@ -97,7 +104,7 @@ class Labeller:
                                                            batch_size)["embedding"]
         return emb
 
-    def _match(self, batch: PreparedBatch, emb: np.ndarray, batch_size: int) -> dict[int, Match | None]:
+    def _match(self, batch: PreparedBatch, emb: np.ndarray) -> dict[int, Match | None]:
         if not self._claims:
             return {}
         rows = batch.scored

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelMissing
-from .runtime import OnnxModel, check_folder
+from .runtime import THREADS, OnnxModel, check_folder
 from .tfidf import TfidfLogit
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "models"
@@ -35,16 +35,18 @@ class ModelSet:
             if not (self.root / "textcls" / name).is_file():
                 raise ModelMissing(self.root / "textcls" / name, BUILD["textcls"])
 
-    def _load(self, folder: str) -> OnnxModel:
-        return OnnxModel(self.root / folder, BUILD[folder])
+    def _load(self, folder: str, threads: int = THREADS) -> OnnxModel:
+        return OnnxModel(self.root / folder, BUILD[folder], threads)
 
+    # The encoder and the text classifier run side by side (Labeller.label), one core each: on two cores that is
+    # ~25 % more posts/s than one after the other with two threads each (bench/classify.py).
     @cached_property
     def encoder(self) -> OnnxModel:
-        return self._load("encoder")
+        return self._load("encoder", threads=1)
 
     @cached_property
     def textcls(self) -> OnnxModel:
-        return self._load("textcls")
+        return self._load("textcls", threads=1)
 
     @cached_property
     def reranker(self) -> OnnxModel:
