@@ -28,6 +28,7 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.synthetic import posts_chunk
+from storage import rollup
 from storage.client import TOKEN_ENV, URL_ENV
 from storage.db import Database
 from storage.service import Service, create_app
@@ -68,12 +69,13 @@ def load(db: Database, rng: np.random.Generator) -> None:
         posts = posts_chunk(rng, k * CHUNK, CHUNK, START + k * span, span)
         labels = labels_for(posts, rng)
 
-        def write(con, posts=posts, labels=labels):  # type: ignore[no-untyped-def]
-            for name, table, target in (("p", posts, "posts"), ("l", labels, "labels")):
-                con.register(name, table)
-                con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {name}")
-                con.unregister(name)
+        def write(con, labels=labels):  # type: ignore[no-untyped-def]
+            con.register("l", labels)
+            con.execute("INSERT INTO labels BY NAME SELECT * FROM l")
+            con.unregister("l")
+            rollup.refresh(con, labels["created_at"])  # as storage.labels.write does
 
+        db.write_posts_table(posts)
         db.write(write)
         print(f"  loaded {(k + 1) * CHUNK:,} posts and labels", end="\r", file=sys.stderr)
     print(file=sys.stderr)

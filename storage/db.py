@@ -61,8 +61,9 @@ POST_SCHEMA = pa.schema(
     ]
 )
 _MUTABLE = ("url", "text", "lang", "watches", "like_count", "repost_count", "reply_count", "quote_count", "raw")
-# Uniqueness lives in the narrow `post_keys` table (its primary key is the only index on posts): inserting 50k keys
-# there costs a third of upserting them into `posts` under the same key. `seen` > 0 marks keys stored before.
+# Uniqueness lives in the narrow `post_keys` table (its primary key is the only index on posts): claiming 50k keys
+# there costs well under half of upserting the posts into `posts` under the same key. `seen` > 0 marks keys stored
+# before.
 CLAIM_KEYS = (
     "INSERT INTO post_keys SELECT platform, post_id, created_at, 0 FROM batch "
     "ON CONFLICT DO UPDATE SET seen = post_keys.seen + 1 RETURNING platform, post_id, created_at, seen"
@@ -74,7 +75,7 @@ UPDATE_POSTS = (
     "posts.post_id = b.post_id AND posts.created_at = k.created_at AND posts.created_at BETWEEN $lo AND $hi"
 )
 # Write-ahead log size that triggers a checkpoint. DuckDB's 16MB default checkpoints after nearly every bulk batch
-# (bench/ingest.py: ~115k posts/s); 256MB makes it ~160k, at the price of a longer log replay after a crash.
+# (bench/ingest.py: ~115k posts/s); 256MB makes it ~150k, at the price of a longer log replay after a crash.
 CHECKPOINT_THRESHOLD = "256MB"
 FRESH = "batch ANTI JOIN again USING (platform, post_id)"
 DEPENDENT_TABLES = ("post_keys", "labels", "embeddings")
@@ -127,7 +128,7 @@ def _scrubbed(values: Any) -> Any:
 
 
 def delete_posts(con: duckdb.DuckDBPyConnection, where: str, params: dict[str, Any] | None = None) -> int:
-    """Posts matching `where`, with their keys, labels and embeddings; the volume rollup is recounted."""
+    """Posts matching `where`, with their keys, labels and embeddings; the rollups are recounted."""
     removed = con.sql(f"DELETE FROM posts WHERE {where} RETURNING platform, post_id, created_at",
                       params=params).to_arrow_table()
     if removed.num_rows:
