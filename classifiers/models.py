@@ -39,7 +39,7 @@ class ModelSet:
         return OnnxModel(self.root / folder, BUILD[folder], threads)
 
     # The encoder and the text classifier run side by side (Labeller.label), one core each: on two cores that is
-    # ~25 % more posts/s than one after the other with two threads each (bench/classify.py).
+    # 15-20 % more posts/s than one after the other with two threads each (bench/classify.py).
     @cached_property
     def encoder(self) -> OnnxModel:
         return self._load("encoder", threads=1)
