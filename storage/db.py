@@ -69,8 +69,13 @@ CLAIM_KEYS = (
     "ON CONFLICT DO UPDATE SET seen = post_keys.seen + 1 RETURNING platform, post_id, created_at, seen"
 )
 # Posts stored before: their stored created_at (never changed) bounds the scan to the row groups that hold them.
+# A pseudonymised post (storage/retention.py) collected again keeps its identifying columns empty.
+PSEUDONYM_PREFIX = "pseud-"
+_IDENTIFYING = ("url", "raw")
 UPDATE_POSTS = (
-    "UPDATE posts SET " + ", ".join(f"{c} = b.{c}" for c in _MUTABLE)
+    "UPDATE posts SET "
+    + ", ".join(f"{c} = CASE WHEN starts_with(posts.author_id, '{PSEUDONYM_PREFIX}') THEN NULL ELSE b.{c} END"
+                if c in _IDENTIFYING else f"{c} = b.{c}" for c in _MUTABLE)
     + " FROM batch b JOIN again k USING (platform, post_id) WHERE posts.platform = b.platform AND "
     "posts.post_id = b.post_id AND posts.created_at = k.created_at AND posts.created_at BETWEEN $lo AND $hi"
 )

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from storage.db import Database, delete_posts, one
+from storage.db import PSEUDONYM_PREFIX, Database, delete_posts, one
 
 QUERIES: dict[str, Any] = {}
 
@@ -29,7 +29,7 @@ class RetentionResult:
 
 
 def pseudonym(key: bytes, author_id: str) -> str:
-    return "pseud-" + hmac.new(key, author_id.encode(), hashlib.sha256).hexdigest()[:16]
+    return PSEUDONYM_PREFIX + hmac.new(key, author_id.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def delete_older_than(db: Database, cutoff: datetime) -> int:
@@ -44,7 +44,7 @@ def pseudonymise_older_than(db: Database, cutoff: datetime, key: bytes) -> int:
 
     def run(con: duckdb.DuckDBPyConnection) -> int:
         ids = con.execute("SELECT DISTINCT author_id FROM posts WHERE created_at < ? AND author_id IS NOT NULL "
-                          "AND author_id NOT LIKE 'pseud-%'", [cutoff]).fetchall()
+                          "AND NOT starts_with(author_id, ?)", [cutoff, PSEUDONYM_PREFIX]).fetchall()
         mapping = pa.table({"old": [r[0] for r in ids], "new": [pseudonym(key, r[0]) for r in ids]})
         con.register("pseudonyms", mapping)
         try:

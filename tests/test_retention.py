@@ -45,6 +45,10 @@ def test_pseudonymisation_keeps_trends_not_identities(fresh_db):
     assert len({a for a, *_ in old}) == 7  # the same author keeps the same pseudonym (a0..a6)
     again = retention.run(fresh_db, NOW, days=10, action="pseudonymise", embedding_days=3, key=b"k")
     assert again.posts == 0  # idempotent
+    start = NOW.replace(tzinfo=UTC) - timedelta(days=20)  # an import brings an old post back: no identity returns
+    fresh_db.write_batch("s", Batch([make_post(0, when=start, url="https://x/0", text="edited")], "c2"))
+    row = fresh_db.reader().execute("SELECT author_id, url, raw, text FROM posts WHERE post_id = '0'").fetchall()
+    assert row[0][0].startswith("pseud-") and row[0][1:] == (None, None, "edited")
 
 
 def test_platform_deletions_remove_posts(fresh_db):
