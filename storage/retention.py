@@ -65,7 +65,7 @@ def prune_embeddings(db: Database, cutoff: datetime) -> int:
 def forget_author(con: duckdb.DuckDBPyConnection, actor: str, params: dict[str, Any]) -> dict[str, Any]:
     """Every post by this author (on one platform, or all), with labels and embeddings. Runs as an action."""
     removed = delete_posts(con, "author_id = $author AND ($platform IS NULL OR platform = $platform)",
-                      {"author": params["author_id"], "platform": params["platform"]})
+                           {"author": params["author_id"], "platform": params["platform"]})
     return {"posts_removed": removed}
 
 
