@@ -173,6 +173,7 @@ INT64_MAX = 2**63 - 1  # engagement counts are BIGINT columns
 
 
 def count(value: Any) -> int:
+    """An engagement count from whatever a platform or file sent: 0 when unreadable, capped at BIGINT."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return 0
     try:
