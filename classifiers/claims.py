@@ -38,13 +38,20 @@ class Match:
 
 
 class ClaimIndex:
-    def __init__(self, claims: Sequence[Claim], encoder: OnnxModel, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(self, claims: Sequence[Claim], encoder: OnnxModel, batch_size: int = BATCH_SIZE,
+                 previous: ClaimIndex | None = None) -> None:
+        """`previous`: the index this one replaces; claims whose text it already embedded are not encoded again
+        (a fact-check source adding ten claims to 14k re-encodes ten, not 14k)."""
         import bm25s
 
         self.claims = list(claims)
         self.texts = [retrieval_text(c.text) for c in self.claims]
         dim = int(encoder.config["dim"])
-        self.embeddings = encoder(self.texts, batch_size)["embedding"] if self.claims else np.zeros((0, dim))
+        known = dict(zip(previous.texts, previous.embeddings, strict=True)) if previous is not None else {}
+        new = list(dict.fromkeys(t for t in self.texts if t not in known))
+        if new:
+            known.update(zip(new, encoder(new, batch_size)["embedding"], strict=True))
+        self.embeddings = np.stack([known[t] for t in self.texts]) if self.claims else np.zeros((0, dim))
         # cosine mean / variance over the table for any query, without the (queries x claims) pass
         self.centre = self.embeddings.mean(axis=0) if self.claims else np.zeros(dim)
         self.covariance = np.cov(self.embeddings, rowvar=False, bias=True) if len(self.claims) > 1 else None

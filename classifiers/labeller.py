@@ -29,6 +29,7 @@ class Labeller:
         self.model_set.check()  # fail at start-up with the rebuild command, not on the first post
         self._topics = tuple(topics)
         self._claims = tuple(claims)
+        self._replaced_index: ClaimIndex | None = None  # its claim embeddings are reused by the next index
 
     @property
     def models(self) -> dict[str, str]:
@@ -45,7 +46,9 @@ class Labeller:
 
     @cached_property
     def claim_index(self) -> ClaimIndex:
-        return ClaimIndex(self._claims, self.model_set.encoder)
+        index = ClaimIndex(self._claims, self.model_set.encoder, previous=self._replaced_index)
+        self._replaced_index = None
+        return index
 
     @cached_property
     def misinfo_calibration(self) -> MisinfoCalibration:
@@ -59,7 +62,7 @@ class Labeller:
     def set_claims(self, claims: Sequence[Claim]) -> None:
         """Replace the claims table (re-indexed on the next ``label`` call)."""
         self._claims = tuple(claims)
-        self.__dict__.pop("claim_index", None)
+        self._replaced_index = self.__dict__.pop("claim_index", None) or self._replaced_index
 
     def embed(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
         """The shared sentence embedding alone (zero rows for texts without words)."""

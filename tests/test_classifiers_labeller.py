@@ -118,6 +118,20 @@ def test_set_claims_replaces_the_table(tiny_models: Path) -> None:
     assert labeller.label(["5G towers"])[0].matched_claim_id is None
 
 
+def test_new_claims_are_encoded_but_known_ones_are_not(tiny_models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    labeller = Labeller(claims=CLAIMS, models_dir=tiny_models)
+    first = labeller.claim_index.embeddings
+    encoder, encoded = labeller.model_set.encoder, []
+    original = type(encoder).__call__
+    monkeypatch.setattr(type(encoder), "__call__",
+                        lambda self, texts, *a: encoded.extend(texts) or original(self, texts, *a))
+    labeller.set_claims([*CLAIMS, Claim("c3", "Boil your water before drinking")])
+    labeller.set_claims([*CLAIMS, Claim("c3", "Boil your water before drinking"), Claim("c4", "Parks reopen")])
+    index = labeller.claim_index
+    assert encoded == ["Boil your water before drinking", "Parks reopen"]
+    assert np.array_equal(index.embeddings[:2], first) and len(index) == 4
+
+
 def test_models_report_name_and_version_per_task(tiny_models: Path, tmp_path: Path) -> None:
     before = Labeller(models_dir=tiny_models).models
     assert before["sentiment"] == "tiny-textcls@0.0.1"
