@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from .runtime import BATCH_SIZE, OnnxModel
+from .runtime import BATCH_SIZE, THREADS, OnnxModel
 from .text import retrieval_text
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class ClaimIndex:
         known = dict(zip(previous.texts, previous.embeddings, strict=True)) if previous is not None else {}
         new = list(dict.fromkeys(t for t in self.texts if t not in known))
         if new:
-            known.update(zip(new, encoder(new, batch_size)["embedding"], strict=True))
+            known.update(zip(new, encoder(new, batch_size, workers=THREADS)["embedding"], strict=True))
         self.embeddings = np.stack([known[t] for t in self.texts]) if self.claims else np.zeros((0, dim))
         # cosine mean / variance over the table for any query, without the (queries x claims) pass
         self.centre = self.embeddings.mean(axis=0) if self.claims else np.zeros(dim)

@@ -6,7 +6,8 @@ A model folder holds ``model.onnx``, ``tokenizer.json`` and ``config.json`` (nam
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,16 +95,27 @@ class OnnxModel:
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         return [enc.ids for enc in self.tokenizer.encode_batch(list(texts))]
 
-    def run(self, ids: Sequence[Sequence[int]], batch_size: int = BATCH_SIZE) -> dict[str, np.ndarray]:
-        """Every output for every row, in input order."""
+    def run(self, ids: Sequence[Sequence[int]], batch_size: int = BATCH_SIZE, workers: int = 1
+            ) -> dict[str, np.ndarray]:
+        """Every output for every row, in input order. `workers` > 1 runs that many batches at once (bulk work on
+        a one-thread session, e.g. indexing 14k claims: ~1.6x faster on two cores)."""
         result: dict[str, np.ndarray] = {}
-        for batch in batches(ids, batch_size):
-            values = self.session.run(self.outputs, batch.feeds())
+
+        def one(batch: Batch) -> tuple[Batch, list[np.ndarray]]:
+            return batch, self.session.run(self.outputs, batch.feeds())
+
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                done: Iterable[tuple[Batch, list[np.ndarray]]] = list(pool.map(one, batches(ids, batch_size)))
+        else:
+            done = map(one, batches(ids, batch_size))
+        for batch, values in done:
             for name, value in zip(self.outputs, values, strict=True):
                 if name not in result:
                     result[name] = np.zeros((len(ids), *value.shape[1:]), dtype=np.float32)
                 result[name][batch.rows] = value
         return result
 
-    def __call__(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> dict[str, np.ndarray]:
-        return self.run(self.tokenize(texts), batch_size)
+    def __call__(self, texts: Sequence[str], batch_size: int = BATCH_SIZE, workers: int = 1
+                 ) -> dict[str, np.ndarray]:
+        return self.run(self.tokenize(texts), batch_size, workers)

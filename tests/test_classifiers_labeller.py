@@ -124,7 +124,7 @@ def test_new_claims_are_encoded_but_known_ones_are_not(tiny_models: Path, monkey
     encoder, encoded = labeller.model_set.encoder, []
     original = type(encoder).__call__
     monkeypatch.setattr(type(encoder), "__call__",
-                        lambda self, texts, *a: encoded.extend(texts) or original(self, texts, *a))
+                        lambda self, texts, *a, **k: encoded.extend(texts) or original(self, texts, *a, **k))
     labeller.set_claims([*CLAIMS, Claim("c3", "Boil your water before drinking")])
     labeller.set_claims([*CLAIMS, Claim("c3", "Boil your water before drinking"), Claim("c4", "Parks reopen")])
     index = labeller.claim_index
