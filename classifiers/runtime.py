@@ -55,7 +55,7 @@ def load_tokenizer(path: Path, max_length: int):  # type: ignore[no-untyped-def]
     return tok
 
 
-def batches(ids: Sequence[Sequence[int]], batch_size: int = BATCH_SIZE) -> Iterator[Batch]:
+def batches(ids: Sequence[Sequence[int]], batch_size: int) -> Iterator[Batch]:
     """Length-sorted batches: padding is the main waste on short posts."""
     order = np.argsort([len(x) for x in ids], kind="stable")
     for start in range(0, len(order), batch_size):
