@@ -23,31 +23,35 @@ MATCH = 0.5  # a label's nearest claim counts as a match from this probability (
 BUCKET = {**WINDOW, "bucket_minutes": Param("int", 60)}
 
 QUERIES: dict[str, Query] = {
-    "overview_tiles": Query(
+    "overview_tiles": Query(  # from the 5-minute rollup: ~2.3k rows for 8 days, whatever the number of posts
         """
-        WITH recent AS (  -- age in microseconds minus one, so [now - 1 h, now) is age in [0, 1 h)
-            SELECT epoch_us($now) - epoch_us(created_at) - 1 AS age FROM posts
-            WHERE created_at >= $now - INTERVAL 8 DAY AND created_at < $now),
-        covered AS (SELECT least(greatest((max(age) - 3600000000) // 86400000000, 0), 7)::INT AS days FROM recent),
-        hours AS (SELECT (age // 86400000000)::INT AS k, count(*) AS n FROM recent WHERE age % 86400000000 < 3600000000
+        WITH b AS (  -- age of each bucket from the end of the current one, minus 1 us: the last hour is [0, 1 h)
+            SELECT epoch_us(time_bucket(INTERVAL 5 MINUTE, $now::TIMESTAMP) + INTERVAL 5 MINUTE) - epoch_us(bucket) - 1
+                       AS age, sentiment, posts
+            FROM posts_5m
+            WHERE bucket >= time_bucket(INTERVAL 5 MINUTE, $now::TIMESTAMP) - INTERVAL 8 DAY AND bucket <= $now),
+        covered AS (SELECT least(greatest((max(age) - 3600000000) // 86400000000, 0), 7)::INT AS days FROM b),
+        hours AS (SELECT (age // 86400000000)::INT AS k, sum(posts) AS n FROM b WHERE age % 86400000000 < 3600000000
                   GROUP BY k),
         moods AS (
-            SELECT count(sentiment) FILTER (WHERE created_at >= $now - INTERVAL 1 HOUR) AS labelled_hour,
-                   count(*) FILTER (WHERE sentiment = 'negative' AND created_at >= $now - INTERVAL 1 HOUR)
-                       AS negative_hour,
-                   count(sentiment) AS labelled_day, count(*) FILTER (WHERE sentiment = 'negative') AS negative_day
-            FROM labels WHERE created_at >= $now - INTERVAL 1 DAY AND created_at < $now)
-        SELECT coalesce((SELECT n FROM hours WHERE k = 0), 0) AS posts_last_hour,
+            SELECT sum(posts) FILTER (WHERE sentiment <> 'unscored' AND age < 3600000000) AS labelled_hour,
+                   sum(posts) FILTER (WHERE sentiment = 'negative' AND age < 3600000000) AS negative_hour,
+                   sum(posts) FILTER (WHERE sentiment <> 'unscored' AND age < 86400000000) AS labelled_day,
+                   sum(posts) FILTER (WHERE sentiment = 'negative' AND age < 86400000000) AS negative_day
+            FROM b)
+        SELECT coalesce((SELECT n FROM hours WHERE k = 0), 0)::BIGINT AS posts_last_hour,
                (SELECT coalesce(sum(n), 0) FROM hours WHERE k BETWEEN 1 AND (SELECT days FROM covered))
                    / nullif((SELECT days FROM covered), 0) AS usual_last_hour,
                (SELECT days FROM covered) AS usual_days,
-               labelled_hour, negative_hour / nullif(labelled_hour, 0) AS negative_share_hour,
+               coalesce(labelled_hour, 0)::BIGINT AS labelled_hour,
+               negative_hour / nullif(labelled_hour, 0) AS negative_share_hour,
                negative_day / nullif(labelled_day, 0) AS negative_share_day
         FROM moods
         """,
         {"now": Param("time", required=True)},
-        doc="Live tiles: posts in the last hour, the usual count for that hour (mean of up to 7 earlier days "
-            "with data), and the negative share of labelled posts in the last hour and day.",
+        doc="Live tiles at 5-minute resolution (the last hour is the current 5-minute bucket and the 11 before "
+            "it): posts in the last hour, the usual count for that hour (mean of up to 7 earlier days with data), "
+            "and the negative share of labelled posts in the last hour and day.",
     ),
     "sentiment_volume": Query(  # from the 5-minute rollup: ~2k rows for a day, whatever the number of posts
         """
