@@ -1,7 +1,13 @@
-"""Soak: the storage service under 16 concurrent readers while ingesting 2,000 posts/s for 10 minutes.
+"""Soak: the storage service under 16 concurrent readers while ingesting 2,000 posts/s and labelling 300 posts/s
+for 10 minutes.
 
-Reports read latency p50 / p95 / p99, write lag (how far the writer falls behind its schedule) and memory
-growth (slope of RSS over the second half of the run; no trend means ~0 MB/min).
+The labeller does what the label job does each second, with synthetic labels instead of the models (which manage
+~300 posts/s on these two cores, bench/classify.py): it asks for the posts still unlabelled (`storage.labels.pending`)
+and writes their labels (`storage.labels.write`, which recounts the rollups' sentiment). Readers ask for 24-hour
+windows: hourly and 15-minute volume, the window's totals, sentiment volume and topic volume.
+
+Reports read latency p50 / p95 / p99, write lag (how far the writer falls behind its schedule), the label pass's
+p95 and memory growth (slope of RSS over the second half of the run; no trend means ~0 MB/min).
 
 Run: .venv/bin/python bench/soak.py [--seconds 600]   (fixed seed; prints one line)
 """
@@ -22,11 +28,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.synthetic import posts_chunk
+from storage import labels
 from storage.client import StorageClient
 from storage.db import Database
+from storage.labels import ModelTags
 from storage.service import Service, create_app
 
-READERS, RATE, INITIAL = 16, 2_000, 1_000_000
+READERS, RATE, LABEL_RATE, INITIAL = 16, 2_000, 300, 1_000_000
+TAGS = ModelTags("sentiment@soak", "topics@soak", "misinfo@soak")
+SENTIMENTS, TOPICS = np.array(["negative", "neutral", "positive"]), np.array(["vaccination", "testing", "schools"])
 START = datetime(2026, 11, 1)
 
 
@@ -41,12 +51,14 @@ class Soak:
         self.url = f"http://127.0.0.1:{port}"
         self.latencies: list[float] = []
         self.lags: list[float] = []
+        self.label_passes: list[float] = []
         self.memory: list[tuple[float, float]] = []
         self.now = START + timedelta(days=10)
 
     def reader(self, k: int) -> None:
         client = StorageClient(self.url, "soak")
-        queries = [("volume", {"bucket_minutes": 60}), ("window_totals", {}), ("volume", {"bucket_minutes": 15})]
+        queries = [("volume", {"bucket_minutes": 60}), ("window_totals", {}), ("volume", {"bucket_minutes": 15}),
+                   ("sentiment_volume", {"bucket_minutes": 60}), ("topic_volume", {"bucket_minutes": 60})]
         while not self.stop.is_set():
             name, extra = queries[k % len(queries)]
             started = time.perf_counter()
@@ -65,13 +77,28 @@ class Soak:
             self.lags.append(time.perf_counter() - due)
             next_id, tick, self.now = next_id + RATE, tick + 1, self.now + timedelta(seconds=1)
 
+    def labeller(self) -> None:
+        rng, began, tick = np.random.default_rng(5), time.perf_counter(), 1
+        while not self.stop.wait(max(0.0, began + tick - time.perf_counter())):  # a pass a second, on schedule
+            started, tick = time.perf_counter(), tick + 1
+            todo = labels.pending(self.db, TAGS, self.now - timedelta(days=1), LABEL_RATE).to_pylist()
+            n = len(todo)
+            sentiments, topics, scores = SENTIMENTS[rng.integers(0, 3, n)], TOPICS[rng.integers(0, 3, n)], rng.random(n)
+            labels.write(self.db, [
+                {"platform": row["platform"], "post_id": row["post_id"], "created_at": row["created_at"], "lang": "en",
+                 "sentiment": str(sentiment), "sentiment_score": 0.9, "topics": [{"name": str(topic), "score": 0.8}],
+                 "misinfo_score": float(score), "sentiment_model": TAGS.sentiment, "topics_model": TAGS.topics,
+                 "misinfo_model": TAGS.misinfo}
+                for row, sentiment, topic, score in zip(todo, sentiments, topics, scores, strict=True)], [])
+            self.label_passes.append(time.perf_counter() - started)
+
     def sampler(self) -> None:
         began = time.perf_counter()
         while not self.stop.wait(5):
             self.memory.append((time.perf_counter() - began, rss_mb()))
 
     def run(self) -> None:
-        threads = [threading.Thread(target=self.writer), threading.Thread(target=self.sampler)]
+        threads = [threading.Thread(target=t) for t in (self.writer, self.labeller, self.sampler)]
         threads += [threading.Thread(target=self.reader, args=(k,)) for k in range(READERS)]
         for t in threads:
             t.start()
@@ -99,9 +126,11 @@ def main() -> None:
     p50, p95, p99 = (float(np.percentile(soak.latencies, q)) * 1000 for q in (50, 95, 99))
     half = [m for m in soak.memory if m[0] >= seconds / 2] or soak.memory
     slope = float(np.polyfit([t / 60 for t, _ in half], [m for _, m in half], 1)[0]) if len(half) > 1 else 0.0
-    print(f"soak {seconds:.0f} s, {READERS} readers, {RATE:,} posts/s: read p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
-          f"p99 {p99:.0f} ms over {len(soak.latencies):,} reads; write lag p95 {np.percentile(soak.lags, 95):.2f} s, "
-          f"max {max(soak.lags):.2f} s; RSS {soak.memory[-1][1]:.0f} MB, trend {slope:+.1f} MB/min (second half)")
+    print(f"soak {seconds:.0f} s, {READERS} readers, {RATE:,} posts/s, labels {LABEL_RATE} posts/s: "
+          f"read p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms over {len(soak.latencies):,} reads; "
+          f"write lag p95 {np.percentile(soak.lags, 95):.2f} s, max {max(soak.lags):.2f} s; "
+          f"label pass p95 {np.percentile(soak.label_passes, 95):.2f} s; "
+          f"RSS {soak.memory[-1][1]:.0f} MB, trend {slope:+.1f} MB/min (second half)")
 
 
 if __name__ == "__main__":
