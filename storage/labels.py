@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -46,16 +46,30 @@ EMBEDDING_SCHEMA = pa.schema(
     ]
 )
 
-PENDING = """
+PENDING_SCHEMA = pa.schema(
+    [("platform", pa.string()), ("post_id", pa.string()), ("created_at", pa.timestamp("us")), ("text", pa.string())]
+)
+
+# Posts without labels, newest first, among posts created since $since. Labels copy their post's created_at, so
+# both sides are cut to the window before the join.
+UNLABELLED = """
 SELECT p.platform, p.post_id, p.created_at, p.text
-FROM posts p LEFT JOIN labels l USING (platform, post_id)
-WHERE l.post_id IS NULL
-   OR l.sentiment_model IS DISTINCT FROM $sentiment_model
-   OR l.topics_model IS DISTINCT FROM $topics_model
-   OR (l.misinfo_model IS DISTINCT FROM $misinfo_model AND p.created_at >= $rematch_since)
-ORDER BY l.post_id IS NULL DESC, p.created_at DESC
-LIMIT $limit
+FROM posts p ANTI JOIN (SELECT platform, post_id FROM labels WHERE created_at >= $since) l USING (platform, post_id)
+WHERE p.created_at >= $since
+ORDER BY p.created_at DESC LIMIT $limit
 """
+# Labelled posts whose labels came from other models, newest first: a scan of `labels` alone, then their texts.
+OUTDATED = """
+WITH o AS (
+    SELECT platform, post_id, created_at FROM labels
+    WHERE sentiment_model IS DISTINCT FROM $sentiment_model OR topics_model IS DISTINCT FROM $topics_model
+       OR (misinfo_model IS DISTINCT FROM $misinfo_model AND created_at >= $rematch_since)
+    ORDER BY created_at DESC LIMIT $limit)
+SELECT p.platform, p.post_id, p.created_at, p.text FROM posts p JOIN o USING (platform, post_id, created_at)
+ORDER BY p.created_at DESC
+"""
+# How far back to look for unlabelled posts, from the newest post: most are the newest; a backfill reaches further.
+WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=30))
 
 
 @dataclass(frozen=True)
@@ -66,10 +80,31 @@ class ModelTags:
 
 
 def pending(db: Database, tags: ModelTags, rematch_since: datetime, limit: int) -> pa.Table:
-    """Posts without current labels, unlabelled ones first, newest first."""
-    params = {"sentiment_model": tags.sentiment, "topics_model": tags.topics, "misinfo_model": tags.misinfo,
-              "rematch_since": rematch_since, "limit": limit}
-    return db.reader().sql(PENDING, params=params).to_arrow_table()
+    """Posts without current labels, unlabelled ones first, newest first.
+
+    Every label belongs to a stored post (`write` drops labels of posts deleted meanwhile), so the difference of
+    the two tables' row counts is the number of unlabelled posts: the search stops at the first window holding
+    them all, and in steady state never joins the whole tables (0.6 s at 5M posts)."""
+    con = db.reader()
+    con.execute("BEGIN")  # one snapshot for the counts and the searches
+    try:
+        row = one(con, "SELECT (SELECT count(*) FROM posts) - (SELECT count(*) FROM labels), "
+                       "(SELECT max(created_at) FROM posts)")
+        assert row is not None
+        missing, newest = row
+        found = PENDING_SCHEMA.empty_table()
+        for window in (*WINDOWS, None) if missing > 0 else ():
+            since = datetime.min if window is None else newest - window
+            found = con.sql(UNLABELLED, params={"since": since, "limit": limit}).to_arrow_table().cast(PENDING_SCHEMA)
+            if found.num_rows >= min(limit, missing):
+                break
+        if found.num_rows < limit:
+            params = {"sentiment_model": tags.sentiment, "topics_model": tags.topics, "misinfo_model": tags.misinfo,
+                      "rematch_since": rematch_since, "limit": limit - found.num_rows}
+            found = pa.concat_tables([found, con.sql(OUTDATED, params=params).to_arrow_table().cast(PENDING_SCHEMA)])
+        return found
+    finally:
+        con.execute("COMMIT")
 
 
 def claims_version(db: Database) -> str:
@@ -83,7 +118,8 @@ def claims(db: Database) -> pa.Table:
 
 
 def write(db: Database, labels: Sequence[dict[str, object]], embeddings: Sequence[dict[str, object]]) -> None:
-    """Labels and embeddings of one batch, in one transaction (a relabel replaces the old row)."""
+    """Labels and embeddings of one batch, in one transaction (a relabel replaces the old row). Rows of posts
+    deleted while they were being labelled (retention, upstream deletion) are dropped."""
     now = utcnow()
     label_rows = pa.Table.from_pylist([{**row, "labelled_at": now} for row in labels], schema=LABEL_SCHEMA)
     vectors = pa.Table.from_pylist(list(embeddings), schema=EMBEDDING_SCHEMA)
@@ -93,7 +129,8 @@ def write(db: Database, labels: Sequence[dict[str, object]], embeddings: Sequenc
             if table.num_rows:
                 con.register(name, table)
                 try:
-                    con.execute(f"INSERT OR REPLACE INTO {target} BY NAME SELECT * FROM {name}")
+                    con.execute(f"INSERT OR REPLACE INTO {target} BY NAME SELECT * FROM {name} "
+                                "SEMI JOIN post_keys USING (platform, post_id, created_at)")
                 finally:
                     con.unregister(name)
         rollup.refresh(con, label_rows.column("created_at"))  # sentiment counts changed

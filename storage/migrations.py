@@ -268,6 +268,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     ("008_posts_rollup", rollup.POSTS_MIGRATION_SQL),
+    (
+        "009_no_orphan_labels",
+        """
+        -- a post deleted while it was being labelled could leave its label behind; labels.write now drops those, and
+        -- labels.pending counts on every label having its post
+        DELETE FROM labels WHERE (platform, post_id) NOT IN (SELECT (platform, post_id) FROM post_keys);
+        DELETE FROM embeddings WHERE (platform, post_id) NOT IN (SELECT (platform, post_id) FROM post_keys);
+        """,
+    ),
 ]
 
 

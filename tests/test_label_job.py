@@ -9,7 +9,8 @@ from classifiers import Labeller
 from classifiers.job import LabelJob, topics_from
 from collectors.base import Batch, Claim
 from helpers import make_post
-from storage.db import Database
+from storage import labels as store
+from storage.db import Database, delete_posts
 
 NOW = datetime(2026, 11, 2)
 
@@ -80,3 +81,37 @@ def test_a_failing_model_is_recorded_not_raised(fresh_db, job_factory, monkeypat
     assert job.run() == 0
     status, error = fresh_db.reader().execute("SELECT status, error FROM runs WHERE source = 'classify'").fetchall()[0]
     assert status == "error" and "boom" in error
+
+
+TAGS = store.ModelTags("s@1", "t@1", "m@1")
+
+
+def label(db: Database, rows, tags: store.ModelTags = TAGS) -> None:
+    store.write(db, [{"platform": r["platform"], "post_id": r["post_id"], "created_at": r["created_at"],
+                      "sentiment_model": tags.sentiment, "topics_model": tags.topics, "misinfo_model": tags.misinfo}
+                     for r in rows], [])
+
+
+def test_pending_finds_unlabelled_posts_however_old_then_outdated_ones(fresh_db):
+    now = NOW.replace(tzinfo=UTC)
+    ages = {1: timedelta(minutes=1), 2: timedelta(minutes=2), 3: timedelta(days=10), 4: timedelta(days=400)}
+    fresh_db.write_batch("t", Batch([make_post(i, when=now - age) for i, age in ages.items()], None))
+    since = NOW - timedelta(days=7)
+    label(fresh_db, store.pending(fresh_db, TAGS, since, 2).to_pylist())  # the two newest
+    left = store.pending(fresh_db, TAGS, since, 10)
+    assert left.column("post_id").to_pylist() == ["3", "4"]  # found beyond the last day and the last 30
+    label(fresh_db, left.to_pylist())
+    assert store.pending(fresh_db, TAGS, since, 10).num_rows == 0
+    fresh_db.write_batch("t", Batch([make_post(5, when=now)], None))
+    relabel = store.pending(fresh_db, store.ModelTags("s@2", "t@1", "m@1"), since, 3).column("post_id").to_pylist()
+    assert relabel == ["5", "1", "2"]  # unlabelled first, then outdated labels, newest first
+
+
+def test_labels_of_a_post_deleted_while_labelling_are_dropped(fresh_db):
+    fresh_db.write_batch("t", Batch([make_post(i) for i in range(3)], None))
+    todo = store.pending(fresh_db, TAGS, NOW, 10).to_pylist()
+    fresh_db.write(lambda con: delete_posts(con, "post_id = '1'"))
+    label(fresh_db, todo)
+    assert sorted(labelled(fresh_db)) == ["0", "2"]
+    fresh_db.write_batch("t", Batch([make_post(5)], None))
+    assert store.pending(fresh_db, TAGS, NOW, 10).column("post_id").to_pylist() == ["5"]  # counts stay exact
