@@ -133,11 +133,40 @@ def _post_view(view: Any, out: Mapped) -> None:
                 quote_count=count(view.get("quoteCount")))
 
 
+def _thread_views(thread: Any) -> list[Any]:
+    """Every post view in a thread view: its parents, the post, and its replies, depth first."""
+    views, stack = [], [thread]
+    while stack:
+        node = obj(stack.pop())
+        if node.get("parent"):
+            stack.append(node["parent"])
+        stack.extend(seq(node.get("replies")))
+        if node.get("post"):  # notFoundPost / blockedPost carry no view: nothing to map
+            views.append(node["post"])
+    return views
+
+
+def _notification(item: Any, out: Mapped) -> None:
+    """A mention, reply or quote addressed to the account (likes, reposts and follows are not posts)."""
+    item = obj(item)
+    if item.get("reason") in ("mention", "reply", "quote"):
+        _post_view(item, out)
+
+
 def parse(payload: Any) -> Mapped:
-    """A Jetstream event (or a list of them), or a searchPosts body (`{"posts": [...], "cursor": ...}`)."""
+    """A Jetstream event (or a list of them); searchPosts (`posts`); a feed (`feed[].post`: getAuthorFeed,
+    getTimeline, getFeed, getListFeed); a thread (`thread.post`, `thread.parent`, `thread.replies[]`:
+    getPostThread); or listNotifications (`notifications[]`)."""
     out = Mapped()
-    if isinstance(payload, dict) and "posts" in payload and "kind" not in payload:
-        return each(seq(payload.get("posts")), _post_view, "bluesky searchPosts", out)
+    if isinstance(payload, dict) and "kind" not in payload:
+        if "posts" in payload:
+            return each(seq(payload.get("posts")), _post_view, "bluesky searchPosts", out)
+        if "feed" in payload:
+            return each([obj(i).get("post") for i in seq(payload["feed"])], _post_view, "bluesky feed", out)
+        if "thread" in payload:
+            return each(_thread_views(payload["thread"]), _post_view, "bluesky thread", out)
+        if "notifications" in payload:
+            return each(seq(payload["notifications"]), _notification, "bluesky notification", out)
     events = payload if isinstance(payload, list) else [payload] if isinstance(payload, dict) and payload else []
     return each(events, _event, "jetstream event", out)
 

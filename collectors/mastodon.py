@@ -42,7 +42,7 @@ from collectors.base import (
     Watch,
     count,
 )
-from collectors.mapping import Mapped, decode_json, dump_state, each, load_state, obj, text, when
+from collectors.mapping import Mapped, decode_json, dump_state, each, load_state, obj, seq, text, when
 from collectors.streams import StreamBuffer
 from settings import SecretRef, SourceSettings
 
@@ -99,12 +99,24 @@ def _message(message: dict[str, Any], out: Mapped) -> None:
             each([status], _status, f"mastodon {event}", out)
 
 
+def _notification(item: Any, out: Mapped) -> None:
+    """A notification of type mention carries the status addressed to the account; other types are no posts."""
+    if obj(item).get("type") == "mention" and obj(item).get("status"):
+        _status(item["status"], out)
+
+
 def parse(payload: Any) -> Mapped:
-    """A timeline body (a list of statuses), one status, or one streaming message (`{"event", "payload"}`)."""
+    """A timeline body (a list of statuses), one status, one streaming message (`{"event", "payload"}`), a
+    search v2 body (`statuses`), a status context (`ancestors`, `descendants`) or a list of notifications."""
     out = Mapped()
     if isinstance(payload, dict) and "event" in payload:
         _message(payload, out)
         return out
+    if isinstance(payload, dict) and ("statuses" in payload or "ancestors" in payload or "descendants" in payload):
+        statuses = seq(payload.get("statuses")) + seq(payload.get("ancestors")) + seq(payload.get("descendants"))
+        return each(statuses, _status, "mastodon status", out)
+    if isinstance(payload, list) and any(isinstance(i, dict) and "type" in i and "account" in i for i in payload):
+        return each(payload, _notification, "mastodon notification", out)
     statuses = payload if isinstance(payload, list) else [payload] if isinstance(payload, dict) and payload else []
     return each(statuses, _status, "mastodon status", out)
 

@@ -55,8 +55,16 @@ def _plain(value: Any) -> str:
 
 def entry_key(entry: dict[str, Any]) -> str:
     """The entry's identity plus its `updated` time: a new key means a new or edited entry."""
-    ident = text(entry.get("id")) or text(entry.get("link")) or _plain(entry.get("title"))
-    return hashlib.sha1(f"{ident}|{entry.get('updated', '')}".encode()).hexdigest()[:16]
+    return hashlib.sha1(f"{entry_id(entry)}|{entry.get('updated', '')}".encode()).hexdigest()[:16]
+
+
+def entry_id(entry: dict[str, Any]) -> str:
+    """The entry's id or link; an entry with neither gets a stable id from its content (title, summary, date)."""
+    ident = text(entry.get("id")) or text(entry.get("link"))
+    if ident:
+        return ident
+    content = "|".join(_plain(entry.get(k)) or str(entry.get(k) or "") for k in ("title", "summary", "published"))
+    return "content:" + hashlib.sha1(content.encode()).hexdigest()[:20]
 
 
 def _entry(entry: Any, out: Mapped, fallback: datetime | None) -> None:
@@ -67,12 +75,11 @@ def _entry(entry: Any, out: Mapped, fallback: datetime | None) -> None:
     if created is None and fallback is not None:
         out.warnings.append(f"feed entry {entry.get('link')}: no date; using the time it was fetched")
         created = fallback
-    ident = text(entry.get("id")) or text(entry.get("link"))
-    if not body or created is None or ident is None:
-        missing = [n for n, v in (("title/summary", body), ("date", created), ("id/link", ident)) if not v]
+    if not body or created is None:
+        missing = [n for n, v in (("title/summary", body), ("date", created)) if not v]
         out.quarantined.append(Quarantined(reason=f"feed entry: missing {', '.join(missing)}", raw=entry))
         return
-    out.posts.append(Post(platform=PLATFORM, post_id=ident, text=body, created_at=created,
+    out.posts.append(Post(platform=PLATFORM, post_id=entry_id(entry), text=body, created_at=created,
                           url=text(entry.get("link")), author_handle=text(entry.get("author")),
                           lang=text(obj(entry.get("title_detail")).get("language")), raw=dict(entry)))
 

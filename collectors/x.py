@@ -55,6 +55,7 @@ TWEET_FIELDS = ["created_at", "author_id", "lang", "public_metrics", "referenced
                 "edit_history_tweet_ids", "note_tweet"]
 USER_FIELDS = ["username", "name"]
 REFS = {"replied_to": "reply_to_id", "retweeted": "repost_of_id", "quoted": "quote_of_id"}
+SNOWFLAKE_EPOCH_MS = 1288834974657
 
 
 class XSettings(SourceSettings):
@@ -76,7 +77,7 @@ class XSettings(SourceSettings):
 def _tweet(tweet: Any, users: dict[str, dict[str, Any]], tags: tuple[str, ...], out: Mapped) -> None:
     if not isinstance(tweet, dict) or not tweet.get("id"):
         raise ValueError("post without id")
-    created = when(tweet.get("created_at"))
+    created = when(tweet.get("created_at")) or snowflake_time(tweet["id"])
     if created is None:
         raise ValueError("post without created_at (ask for tweet.fields=created_at)")
     user = users.get(str(tweet.get("author_id")), {})
@@ -94,6 +95,15 @@ def _tweet(tweet: Any, users: dict[str, dict[str, Any]], tags: tuple[str, ...], 
         like_count=count(metrics.get("like_count")), repost_count=count(metrics.get("retweet_count")),
         reply_count=count(metrics.get("reply_count")), quote_count=count(metrics.get("quote_count")),
         **{field: text(refs.get(kind)) for kind, field in REFS.items()}, raw=tweet))
+
+
+def snowflake_time(post_id: Any) -> datetime | None:
+    """When an X post was created, read from its id: X ids are snowflakes (ms since 2010-11-04 in the top bits)."""
+    try:
+        ms = (int(str(post_id)) >> 22) + SNOWFLAKE_EPOCH_MS
+    except ValueError:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC) if SNOWFLAKE_EPOCH_MS < ms < 2**41 + SNOWFLAKE_EPOCH_MS else None
 
 
 def parse(payload: Any) -> Mapped:
