@@ -6,6 +6,10 @@ agency wants beside social posts. GeoReport v2 filters by `requested_datetime` b
 collector walks forward in windows of `window_days`; the cursor is the end of the last window fetched (and
 the page within it, where the server supports the common `page` / `page_size` extension). A request seen
 again with a new `updated_datetime` or `status` replaces the stored one. No resident names are stored.
+
+Windows only move forward, so a request's later status would never be read: the cursor also remembers the
+requests still open, and once caught up the collector asks for them again by `service_request_id` (which
+overrides every other filter) every `repoll_every_seconds`, until they close or grow older than `repoll_days`.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ class Open311Settings(SourceSettings):
     server_limit: int = Field(1000, gt=0)
     platform: str = PLATFORM
     timeout_seconds: float = Field(30.0, gt=0)
+    repoll_every_seconds: float = Field(3600.0, ge=0)
+    repoll_max: int = Field(1000, ge=0)
+    repoll_days: float = Field(90.0, gt=0)
+    repoll_batch: int = Field(50, gt=0)
 
 
 def _request(item: Any, out: Mapped) -> None:
@@ -82,6 +90,20 @@ def to_posts(payload: Any) -> list[Post]:
     return parse(payload).posts
 
 
+def remember_open(tracked: dict[str, str], posts: list[Post], oldest: datetime, limit: int) -> None:
+    """Keep the ids of requests still open (with their request time) so they can be asked for again; closed
+    ones and those older than `oldest` are forgotten, and past `limit` the oldest go first."""
+    for post in posts:
+        if str((post.raw or {}).get("status", "")).lower() == "closed":
+            tracked.pop(post.post_id, None)
+        else:
+            tracked[post.post_id] = _iso(post.created_at)
+    for ident in [i for i, t in tracked.items() if (when(t) or oldest) < oldest]:
+        del tracked[ident]
+    for ident in sorted(tracked, key=tracked.__getitem__)[:max(0, len(tracked) - limit)]:
+        del tracked[ident]
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -103,9 +125,9 @@ class Open311Collector(BaseCollector):
 
     def fetch(self, cursor: str | None) -> Batch:
         state, now = load_state(cursor), self._wall()
+        page = int(state.pop("page", 1))
         start = when(state.get("start")) or now - timedelta(days=self.settings.initial_days)
         end = min(start + timedelta(days=self.settings.window_days), now)
-        page = int(state.get("page", 1))
         response = self.call(lambda: get(self._session, self.url, f"open311 {self.url}", AUTH_HINT,
                                          self.settings.timeout_seconds, params=self._params(start, end, page)))
         out = Mapped()
@@ -118,19 +140,53 @@ class Open311Collector(BaseCollector):
         if not self.settings.page_size and returned >= self.settings.server_limit:
             out.warnings.append(f"open311: {returned} requests in one window (the server's cap): some may be "
                                 f"missing; lower sources.{self.name}.window_days")
-        state = {"start": _iso(start), "page": page + 1} if next_page else {"start": _iso(end), "page": 1}
+        state.update({"start": _iso(start), "page": page + 1} if next_page else {"start": _iso(end), "page": 1})
         if body is None:  # not JSON: quarantined; the same window is asked again next run
-            state, now = {"start": _iso(start), "page": page}, end
+            state.update(start=_iso(start), page=page)
+            now = end
         more = bool(next_page) or end < now
-        return out.batch(dump_state(state), more=more, stats={"window_end": _iso(end), "returned": returned})
+        stats = {"window_end": _iso(end), "returned": returned, "repolled": 0}
+        window_posts = list(out.posts)
+        if not more:  # caught up: ask again for requests that were open before this window
+            stats["repolled"] = self._repoll(state.setdefault("open", {}), state, now, out)
+        remember_open(state.setdefault("open", {}), window_posts, now - timedelta(days=self.settings.repoll_days),
+                      self.settings.repoll_max)
+        stats["open_tracked"] = len(state["open"])
+        return out.batch(dump_state(state), more=more, stats=stats)
+
+    def _repoll(self, tracked: dict[str, str], state: dict[str, Any], now: datetime, out: Mapped) -> int:
+        """Ask again for the requests still open, by id (which overrides the date window), so that a
+        request's later status (closed, notes) is seen; at most every `repoll_every_seconds`."""
+        s, last = self.settings, when(state.get("repolled_at"))
+        if last is None:  # the open requests were just read: the interval counts from now
+            state["repolled_at"] = _iso(now)
+        if not tracked or not s.repoll_max or last is None or (now - last).total_seconds() < s.repoll_every_seconds:
+            return 0
+        ids, seen = sorted(tracked), Mapped()
+        for chunk in (ids[i:i + s.repoll_batch] for i in range(0, len(ids), s.repoll_batch)):
+            response = self.call(lambda c=chunk: get(
+                self._session, self.url, f"open311 {self.url}", AUTH_HINT, s.timeout_seconds,
+                params={**self._common(), "service_request_id": ",".join(c)}))
+            seen.extend(parse(decode_json(response.content, "open311 requests.json (re-poll)", out)))
+        if s.platform != PLATFORM:
+            seen.posts = [replace(p, platform=s.platform) for p in seen.posts]
+        out.extend(seen)
+        remember_open(tracked, seen.posts, now - timedelta(days=s.repoll_days), s.repoll_max)
+        state["repolled_at"] = _iso(now)
+        return len(seen.posts)
 
     def _params(self, start: datetime, end: datetime, page: int) -> dict[str, Any]:
         s = self.settings
-        params: dict[str, Any] = {"start_date": _iso(start), "end_date": _iso(end)}
-        optional = {"service_code": ",".join(s.service_codes), "status": s.status,
-                    "jurisdiction_id": s.jurisdiction_id,
-                    "api_key": s.api_key.get(f"sources.{self.name}.api_key") if s.api_key else ""}
+        params: dict[str, Any] = {"start_date": _iso(start), "end_date": _iso(end), **self._common()}
+        optional = {"service_code": ",".join(s.service_codes), "status": s.status}
         params.update({k: v for k, v in optional.items() if v})
         if s.page_size:
             params.update(page=page, page_size=s.page_size)
         return params
+
+    def _common(self) -> dict[str, Any]:
+        """The parameters every call carries: the jurisdiction and the key, where set."""
+        s = self.settings
+        common = {"jurisdiction_id": s.jurisdiction_id,
+                  "api_key": s.api_key.get(f"sources.{self.name}.api_key") if s.api_key else ""}
+        return {k: v for k, v in common.items() if v}
