@@ -1,24 +1,38 @@
-# CivicRadar: `make demo` runs the engine and dashboard on the bundled demo; `make test` runs every test.
+# CivicRadar: `make demo` runs the engine and dashboard on the bundled demo (installs the runtime only);
+# `make test` runs every test (installs the test and training extras too; `make install` installs just those).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HASH   := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# what CivicRadar needs to run (ONNX Runtime, no torch): `make demo`, `make bench`
+RUNTIME := $(VENV)/.installed-run-$(HASH)
+# the runtime plus the test tools and the `train` extra (the tests build tiny models with torch): `make test`
+STAMP  := $(VENV)/.installed-test-$(HASH)
 # torch is pinned to the 2.13.0 CPU build; elsewhere, point TORCH_INDEX at https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
 
-.PHONY: install demo test lint bench clean
+.PHONY: install install-runtime demo test lint bench clean
+
+$(RUNTIME): pyproject.toml
+	@echo "==> creating $(VENV) and installing CivicRadar to run (no torch)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	rm -f $(VENV)/.installed-run-* && touch $(RUNTIME)
 
 $(STAMP): pyproject.toml
-	@echo "==> creating $(VENV) and installing CivicRadar (first run takes a few minutes)"
+	@echo "==> creating $(VENV) and installing CivicRadar with the test and training tools (first run takes a few minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	rm -f $(VENV)/.installed-* && touch $(STAMP) $(RUNTIME)
+
+install-runtime: $(RUNTIME)
 
 install: $(STAMP)
 
-demo: install
+demo: install-runtime
 	$(BIN)/civicradar run
 
 test: install
@@ -28,7 +42,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
-bench: install
+bench: install-runtime
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 clean:

@@ -15,4 +15,4 @@ class ModelMissing(ClassifierError):
     def __init__(self, path: Path, build: str) -> None:
         self.path = path
         self.build = build
-        super().__init__(f"model file not found: {path}. Rebuild it with: {build}")
+        super().__init__(f"model file not found: {path}. Rebuild it with: pip install -e '.[train]' && {build}")
