@@ -36,6 +36,7 @@ from storage.actions import ACTIONS
 from storage.client import TOKEN_ENV, URL_ENV, ServiceError, StorageClient
 from storage.db import Database, StorageError, naive_utc
 from storage.service import Service, create_app
+from supervise import PortBusy, start_child, wait_for_free_port
 
 log = logging.getLogger("civicradar")
 ROOT = Path(__file__).resolve().parent
@@ -243,6 +244,8 @@ def wait_for_signal() -> None:
 
 def cmd_engine(s: Settings, args: argparse.Namespace) -> int:
     s.check_secrets()
+    if args.command == "run":  # before the engine starts: a run comes up whole or not at all
+        wait_for_free_port(s.dashboard.host, s.dashboard.port, "dashboard.port")
     engine = Engine(s)
     engine.start()
     print(f"CivicRadar engine: storage service at {service_url(s)}, database {s.db_path}", flush=True)
@@ -266,15 +269,16 @@ def start_dashboard(s: Settings) -> subprocess.Popen[bytes]:
         print(first_admin, flush=True)
     env = {**os.environ, URL_ENV: service_url(s), TOKEN_ENV: service_token(s),
            "CIVICRADAR_SETTINGS": str(s.file)}
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+    command = ["streamlit", "run", str(ROOT / "dashboard" / "app.py"),
                "--server.address", s.dashboard.host, "--server.port", str(s.dashboard.port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
-    process = subprocess.Popen(command, env=env)
+    process = start_child(command, env)  # ends with this process, even on SIGKILL (supervise.py)
     print(f"CivicRadar dashboard: http://{s.dashboard.host}:{s.dashboard.port}", flush=True)
     return process
 
 
 def cmd_dashboard(s: Settings, args: argparse.Namespace) -> int:
+    wait_for_free_port(s.dashboard.host, s.dashboard.port, "dashboard.port")
     return start_dashboard(s).wait()
 
 
@@ -407,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler.addFilter(RedactSecrets())
     try:
         return int(args.func(args))
-    except (SettingsError, StorageError, ServiceError, AuthError, ClassifierError) as e:
+    except (SettingsError, StorageError, ServiceError, AuthError, ClassifierError, PortBusy) as e:
         print(f"civicradar: {e}", file=sys.stderr)
         return 2
 
