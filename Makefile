@@ -39,6 +39,9 @@ test: install
 	@# the dashboard's browser test drives a real Chromium (Playwright's own browser downloads are not used)
 	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 		(apt-get update && apt-get install -y --no-install-recommends chromium)
+	@# the e-mail tips tests read a real IMAP server (Dovecot), started by the tests on a free port
+	command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 

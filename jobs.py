@@ -75,7 +75,8 @@ class Engine:
         self.db.abandon_unfinished_runs()
         watches = tuple(Watch(**w.model_dump()) for w in s.watches)
         self.matcher = WatchMatcher(watches)
-        self.context = registry.Context(base_dir=s.base_dir, watches=watches)
+        self.context = registry.Context(base_dir=s.base_dir, watches=watches,
+                                        contact_key=s.local_secret("pseudonym.key").encode())
         self.collectors: dict[str, Collector] = {}
         self.broken: dict[str, str] = {}
         for name, source in s.enabled_sources().items():

@@ -13,6 +13,7 @@ from pathlib import Path
 from collectors.base import Collector, Watch
 from collectors.bluesky import BlueskySearchCollector, BlueskySearchSettings, JetstreamCollector, JetstreamSettings
 from collectors.factchecks import ClaimsFileCollector, ClaimsFileSettings, FactCheckCollector, FactCheckSettings
+from collectors.imap import ImapCollector, ImapSettings
 from collectors.mastodon import MastodonCollector, MastodonSettings
 from collectors.open311 import Open311Collector, Open311Settings
 from collectors.reddit import RedditCollector, RedditSettings
@@ -29,6 +30,7 @@ class Context:
     base_dir: Path
     watches: tuple[Watch, ...] = ()
     wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    contact_key: bytes = b""  # keys the hashes that stand in for residents' e-mail addresses and phone numbers
 
 
 Factory = Callable[[str, SourceSettings, Context], Collector]
@@ -43,6 +45,7 @@ KINDS: dict[str, tuple[type[SourceSettings], Factory]] = {
     "rss": (RssSettings, lambda name, s, ctx: RssCollector(name, s, ctx.wall)),  # type: ignore[arg-type]
     "open311": (Open311Settings, lambda name, s, ctx: Open311Collector(name, s, ctx.wall)),  # type: ignore[arg-type]
     "factchecks": (FactCheckSettings, lambda name, s, ctx: FactCheckCollector(name, s, ctx.watches)),  # type: ignore[arg-type]
+    "imap": (ImapSettings, lambda name, s, ctx: ImapCollector(name, s, ctx.contact_key, ctx.wall)),  # type: ignore[arg-type]
     "claims": (ClaimsFileSettings, lambda name, s, ctx: ClaimsFileCollector(name, s, ctx.base_dir)),  # type: ignore[arg-type]
 }
 

@@ -17,12 +17,14 @@ import pytest
 from fixtures.collectors.fakes import FakeJetstream, body, lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from imap_server import PASSWORD, USER, ImapServer, mail
 
 import jobs
 from collectors import registry
 from collectors.base import Batch, Post, Watch
 
 ROOT = Path(__file__).resolve().parents[1]
+IMAP_URL: list[str] = []
 WATCHES = (Watch("vaccines", ("vaccine",), ("vaccine",)),)
 SECRETS = {"X_BEARER_TOKEN": "t", "REDDIT_CLIENT_ID": "i", "REDDIT_CLIENT_SECRET": "s",
            "BLUESKY_APP_PASSWORD": "p", "GOOGLE_FACTCHECK_API_KEY": "k"}
@@ -63,6 +65,8 @@ def overrides(kind: str, url: str, ws: str, tmp_path: Path) -> dict[str, typing.
         with gzip.open(path, "wt") as f:
             f.write(json.dumps({"post_id": "1", "text": "vaccine clinic", "created_at": "2026-11-01T00:00:00Z"}) + "\n")
         return {"path": str(path)}
+    if kind == "imap":
+        return {"base_url": IMAP_URL[0], "username": USER}
     extra = {"jetstream": {"base_url": ws, "listen_seconds": 0.3}, "reddit": {"subreddits": ["HarborCounty"]},
              "bluesky_search": {"handle": "a.bsky.social"}, "rss": {"feeds": ["feed.rss"]},
              "claims": {"path": "claims.csv"}, "factchecks": {"queries": ["vaccine"]}}
@@ -73,11 +77,22 @@ def mapper_module(kind: str):
     return importlib.import_module(registry.KINDS[kind][0].__module__)
 
 
+@pytest.fixture(scope="module")
+def imap_server():
+    server = ImapServer()
+    server.deliver(mail(1))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def fakes(httpserver, monkeypatch):
+def fakes(httpserver, monkeypatch, request):
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     serve_fakes(httpserver)
+    if request.node.callspec.params.get("kind") == "imap":  # a real IMAP server, only where it is needed
+        IMAP_URL[:] = [request.getfixturevalue("imap_server").url]
+        monkeypatch.setenv("IMAP_PASSWORD", PASSWORD)
     jet = FakeJetstream(lines("bluesky", "jetstream_events.jsonl"))
     yield httpserver.url_for("/").rstrip("/"), jet.url
     jet.stop()
