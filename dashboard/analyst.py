@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import pandas as pd
 import streamlit as st
 
 from dashboard.data import act, client, flash, query, session, text
-from dashboard.exports import download_buttons
-from storage.client import ServiceError
+from dashboard.exports import Recorder, download_buttons
+from storage.actions import ACTIONS
+from storage.client import ServiceError, StorageClient
 
 EXAMPLE = """SELECT platform, date_trunc('hour', created_at) AS hour, count(*) AS posts
 FROM posts
@@ -25,19 +28,50 @@ def schema_panel() -> None:
             st.dataframe(group[["column_name", "data_type"]], hide_index=True, width="stretch")
 
 
+@dataclass(frozen=True)
+class Result:
+    """A query's rows as this page shows them; `view` is the saved view's name, None for the editor's query."""
+
+    frame: pd.DataFrame
+    truncated: bool
+    sql: str
+    view: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.view or "query"
+
+
 def result_panel(key: str) -> None:
     """The last result of this page (kept across reruns, so downloading does not lose it)."""
     result = st.session_state.get(key)
-    if result is None:
+    if not isinstance(result, Result):
         return
-    frame, truncated, label = result
-    note = " (cut at the row limit)" if truncated else ""
-    st.caption(f"{label}: {len(frame):,} rows{note}")
-    st.dataframe(frame, hide_index=True, width="stretch", height=360)
-    download_buttons(frame, label.replace(" ", "_") or "result", key=f"{key}-dl")
+    note = " (cut at the row limit)" if result.truncated else ""
+    st.caption(f"{result.label}: {len(result.frame):,} rows{note}")
+    st.dataframe(result.frame, hide_index=True, width="stretch", height=360)
+    user = session()
+    if user.role not in ACTIONS["download"].roles:
+        st.caption(f"Your role ({user.role}) may not download results.")
+        return
+    download_buttons(result.frame, result.label.replace(" ", "_"), key=f"{key}-dl",
+                     record=download_recorder(client(), user.username, result))
 
 
-def saved_views(run: Callable[[str, str], None]) -> None:
+def download_recorder(service: StorageClient, actor: str, result: Result) -> Recorder:
+    """Records a download in the audit log as `actor`, whose role was checked when the buttons were drawn.
+
+    It runs on Streamlit's download thread, where the session (and so `dashboard.data.act`) cannot be reached:
+    the client and the user are taken while the page runs.
+    """
+
+    def record(fmt: str, rows: int) -> None:
+        service.action("download", actor, view=result.view, sql=result.sql, format=fmt, rows=rows)
+
+    return record
+
+
+def saved_views(run: Callable[[str, str | None], None]) -> None:
     views = query("saved_views")
     if views.empty:
         st.caption("No saved views yet: run a query, then save it as a view (above).")

