@@ -215,6 +215,7 @@ class EmailRuleSettings(StrictModel):
     min_severity: Severity = "high"
     kinds: tuple[str, ...] = ()
     watches: tuple[str, ...] = ()
+    escalate_to: tuple[str, ...] = ()  # told when an incident this rule selects stays past its target
 
 
 class SmtpSettings(StrictModel):
@@ -257,6 +258,33 @@ class DigestSettings(StrictModel):
     top: int = Field(5, gt=0)
 
 
+class TargetSettings(StrictModel):
+    """How fast the team should act on an incident of one severity: wall-clock minutes from its opening."""
+
+    acknowledge_minutes: float = Field(60.0, gt=0)
+    respond_minutes: float = Field(480.0, gt=0)
+
+
+class IncidentTargets(StrictModel):
+    high: TargetSettings = TargetSettings(acknowledge_minutes=15, respond_minutes=120)
+    medium: TargetSettings = TargetSettings(acknowledge_minutes=60, respond_minutes=480)
+    low: TargetSettings = TargetSettings(acknowledge_minutes=240, respond_minutes=1440)
+
+    def of(self, severity: str) -> TargetSettings:
+        return {"high": self.high, "medium": self.medium}.get(severity, self.low)
+
+
+class IncidentSettings(StrictModel):
+    """Grouping alerts into incidents, escalating incidents, and the team's targets (alerts/incidents.py)."""
+
+    window_minutes: float = Field(60.0, gt=0)
+    link_hours: float = Field(24.0, gt=0)
+    volume_factor: float = Field(2.0, gt=1)
+    every_seconds: float = Field(60.0, gt=0)
+    escalate_after_minutes: float = Field(30.0, ge=0)
+    targets: IncidentTargets = IncidentTargets()
+
+
 class RetentionSettings(StrictModel):
     days: int = Field(365, gt=0)
     action: Literal["delete", "pseudonymise"] = "delete"
@@ -273,6 +301,7 @@ class Settings(StrictModel):
     classify: ClassifySettings = ClassifySettings()
     alerts: AlertSettings = AlertSettings()
     digest: DigestSettings = DigestSettings()
+    incidents: IncidentSettings = IncidentSettings()
     smtp: SmtpSettings = SmtpSettings()
     retention: RetentionSettings = RetentionSettings()
     watches: tuple[WatchSettings, ...] = ()

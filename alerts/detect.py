@@ -1,8 +1,9 @@
 """One detection pass: every detector over every grid step since the last pass, stored in one transaction.
 
 The steps end at the engine clock (simulated while a demo replay drives it). Findings become alerts (a repeat of
-a situation updates its alert), new and escalated alerts get outbox rows for the channels whose rules select
-them, and the cursor moves to the last step evaluated: all or nothing.
+a situation updates its alert), alerts go into incidents (`alerts.incidents`), opened and escalated incidents get
+outbox rows for the channels whose rules select them, and the cursor moves to the last step evaluated: all or
+nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from alerts import claims, coordination, narratives, notify, volume
+from alerts import claims, coordination, incident_notify, incidents, narratives, volume
 from alerts.context import Context
 from alerts.model import Finding, Recorded
 from alerts.windows import steps_between
@@ -33,11 +34,13 @@ class PassResult:
     skipped: int
     recorded: list[Recorded] = field(default_factory=list)
     deliveries: int = 0
+    notices: list[incidents.Notice] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        events = [r.event for r in self.recorded]
+        events, notices = [r.event for r in self.recorded], [n.event for n in self.notices]
         return {"steps": self.steps, "skipped": self.skipped, "findings": len(events),
                 "raised": events.count("raised"), "escalated": events.count("escalated"),
+                "incidents_opened": notices.count("opened"), "incidents_escalated": notices.count("escalated"),
                 "deliveries": self.deliveries}
 
 
@@ -60,6 +63,7 @@ def _store(con: duckdb.DuckDBPyConnection, s: Settings, findings: list[Finding],
            steps: int, skipped: int) -> PassResult:
     cooldown = timedelta(minutes=s.alerts.cooldown_minutes)
     recorded = [alert_store.record(con, f, cooldown, now) for f in findings]
-    deliveries = notify.enqueue(con, [r for r in recorded if r.notify], s, now)
+    notices = incidents.place(con, recorded, s, now)
+    deliveries = incident_notify.enqueue(con, notices, s, now)
     alert_store.set_detect_cursor(con, last, now)
-    return PassResult(steps, skipped, recorded, deliveries)
+    return PassResult(steps, skipped, recorded, deliveries, notices)

@@ -1,20 +1,20 @@
 """Notifications through an outbox: rules pick channels, deliveries are rows, a sender sends them at least once.
 
-`enqueue` runs inside the detection pass's transaction, so an alert and its deliveries commit together. `send_due`
-sends what is due, one message at a time, and marks each row sent (or failed, with its next attempt after an
-exponential backoff) in its own transaction. A webhook that is down only delays its rows; they are retried on the
-next pass and after a restart, and a row marked sent is never selected again.
+Messages are queued inside the detection pass's transaction (`alerts.incident_notify`: per incident, not per
+alert), so an incident and its deliveries commit together. `send_due` sends what is due, one message at a time,
+and marks each row sent (or failed, with its next attempt after an exponential backoff) in its own transaction.
+A webhook that is down only delays its rows; they are retried on the next pass and after a restart, and a row
+marked sent is never selected again.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
-import json
 import logging
 import smtplib
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,42 +23,15 @@ import duckdb
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from alerts.model import Recorded
-from alerts.payloads import WEBHOOK_FORMATS, AlertMessage
-from alerts.payloads import email as alert_email
-from settings import EmailRuleSettings, SecretRef, Settings, SettingsError, SmtpSettings, WebhookSettings, redact
+from settings import SecretRef, Settings, SettingsError, SmtpSettings, WebhookSettings, redact
 from storage import alert_store
 from storage.db import Database, utcnow
 
 log = logging.getLogger(__name__)
-Rule = WebhookSettings | EmailRuleSettings
 
 
 class DeliveryError(Exception):
     """A message could not be delivered this time; the message says why."""
-
-
-def selects(rule: Rule, r: Recorded) -> bool:
-    f = r.finding
-    wanted = not rule.watches or f.watch in rule.watches or f.topic in rule.watches
-    return f.at_least(rule.min_severity) and (not rule.kinds or f.kind in rule.kinds) and wanted
-
-
-def enqueue(con: duckdb.DuckDBPyConnection, recorded: Sequence[Recorded], s: Settings, now: datetime) -> int:
-    """Outbox rows for every (new or escalated alert, rule that selects it); returns how many were added."""
-    added = 0
-    for r in recorded:
-        m = AlertMessage(r.alert_id, r.event, r.finding, s.zone, s.alerts.dashboard_url)
-        base = f"alert:{r.alert_id}:{r.event}:{r.finding.severity}"
-        for hook in (h for h in s.alerts.webhooks if selects(h, r)):
-            body = json.dumps(WEBHOOK_FORMATS[hook.format](m), ensure_ascii=False)
-            added += alert_store.enqueue(con, f"{base}:webhook:{hook.name}", r.alert_id, "webhook", hook.name,
-                                         body, now)
-        for rule in (e for e in s.alerts.emails if selects(e, r)):
-            message = alert_email(m, s.smtp.sender, rule.to).as_string()
-            added += alert_store.enqueue(con, f"{base}:email:{rule.name}", r.alert_id, "email", rule.name,
-                                         message, now)
-    return added
 
 
 @dataclass(frozen=True)

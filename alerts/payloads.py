@@ -37,6 +37,15 @@ class AlertMessage:
     def link(self) -> str | None:
         return f"{self.dashboard_url.rstrip('/')}/alerts?alert={self.alert_id}" if self.dashboard_url else None
 
+    @property
+    def message_key(self) -> str:
+        """What the email's Message-ID is made from (the message is stored once, so a repeat sends the same ID)."""
+        return f"alert-{self.alert_id}-{self.event}-{self.finding.severity}"
+
+    def extra(self) -> dict[str, Any]:
+        """More fields for the plain JSON payload (an incident's)."""
+        return {}
+
     def links(self) -> list[tuple[str, str]]:
         found = [(link.title, link.url) for link in self.finding.links]
         return ([("Open in CivicRadar", self.link)] if self.link else []) + found
@@ -97,7 +106,7 @@ def plain(m: AlertMessage) -> dict[str, Any]:
             "seen_at": f.seen_at.isoformat(), "metrics": json.loads(json.dumps(f.metrics, default=str)),
             "evidence": [{"platform": e.platform, "post_id": e.post_id, "text": e.text, "url": e.url,
                           "created_at": e.created_at.isoformat() if e.created_at else None} for e in f.evidence],
-            "links": [{"title": t, "url": u} for t, u in m.links()]}
+            "links": [{"title": t, "url": u} for t, u in m.links()], **m.extra()}
 
 
 WEBHOOK_FORMATS = {"slack": slack, "teams": teams, "json": plain}
@@ -107,7 +116,7 @@ def email(m: AlertMessage, sender: str, to: tuple[str, ...]) -> EmailMessage:
     msg = EmailMessage()
     msg["Subject"], msg["From"], msg["To"] = f"CivicRadar {m.headline}", sender, ", ".join(to)
     msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(f"alert-{m.alert_id}-{m.event}-{m.finding.severity}", "civicradar.local")
+    msg["Message-ID"] = make_msgid(m.message_key, "civicradar.local")
     facts = "\n".join(f"{k}: {v}" for k, v in m.facts())
     evidence = "\n".join("- " + line for line in m.evidence_lines())
     links = "\n".join(f"{t}: {u}" for t, u in m.links())

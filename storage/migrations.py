@@ -9,7 +9,7 @@ import logging
 
 import duckdb
 
-from storage import rollup
+from storage import incident_schema, rollup
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +277,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         DELETE FROM embeddings WHERE (platform, post_id) NOT IN (SELECT (platform, post_id) FROM post_keys);
         """,
     ),
+    ("011_incidents", incident_schema.MIGRATION_SQL),
 ]
 
 

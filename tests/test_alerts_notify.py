@@ -97,15 +97,16 @@ def test_slack_and_teams_webhooks_get_compatible_payloads(fresh_db, receiver, tm
     assert notify.send_due(fresh_db, s).sent == 3
     bodies = {r["body"].get("type", "slack" if "blocks" in r["body"] else "json"): r for r in receiver.requests}
     slack = bodies["slack"]["body"]
-    assert slack["text"].startswith("[MEDIUM] New alert: Possible coordinated posting: 12 accounts")
+    assert slack["text"].startswith("[MEDIUM] New incident: Possible coordinated posting: 12 accounts")
     assert [b["type"] for b in slack["blocks"]][:2] == ["header", "section"]
     assert "not as a finding about any account or person" in slack["blocks"][1]["text"]["text"]
-    assert slack["blocks"][-1]["elements"][0]["url"] == "https://radar.example/alerts?alert=1"
+    assert slack["blocks"][-1]["elements"][0]["url"] == "https://radar.example/incidents?incident=1"
     card = bodies["message"]["body"]["attachments"][0]
     assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
     assert card["content"]["type"] == "AdaptiveCard" and card["content"]["body"][0]["text"] == slack["text"]
     plain = bodies["json"]["body"]
     assert plain["kind"] == "coordination" and plain["metrics"]["accounts"] == 12 and len(plain["evidence"]) == 5
+    assert (plain["incident_id"], plain["alerts"], plain["kinds"]) == (1, 1, ["coordination"])
     assert "author" not in json.dumps(plain["evidence"])  # evidence is content and timing, never a handle
     assert {r["headers"]["X-CivicRadar-Delivery"] for r in receiver.requests} == {"1", "2", "3"}
     assert [d[1:3] for d in deliveries(fresh_db)] == [("sent", 1)] * 3
@@ -236,7 +237,7 @@ def test_alert_email_over_starttls_with_credentials_from_the_environment(fresh_d
     import email
 
     message = email.message_from_bytes(content)
-    assert message["Subject"].startswith("CivicRadar [MEDIUM] New alert: Possible coordinated posting")
+    assert message["Subject"].startswith("CivicRadar [MEDIUM] New incident: Possible coordinated posting")
     parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in message.walk()
              if not p.is_multipart()}
     assert "12 different accounts posted the same text" in parts["text/plain"]

@@ -39,7 +39,7 @@ def test_a_database_from_before_post_keys_is_upgraded_in_place(tmp_path, monkeyp
         con.execute("INSERT INTO labels (platform, post_id, created_at, sentiment, labelled_at) "
                     "VALUES ('x', 'gone', TIMESTAMP '2026-11-01', 'negative', TIMESTAMP '2026-11-01')")
     db = Database(path)
-    assert db.applied == ["007_post_keys", "008_posts_rollup", "009_no_orphan_labels"]
+    assert db.applied == [name for name, _ in migrations.MIGRATIONS if name >= "007"]
     assert len(keys(db)) == 5 and db.reader().execute("SELECT count(*) FROM post_keys").fetchall() == [(5,)]
     assert db.reader().execute("SELECT count(*) FROM labels").fetchall() == [(0,)]  # the orphan label went
     db.write_batch("s", Batch([make_post(i) for i in range(3, 8)], "c2"))
@@ -180,5 +180,5 @@ def test_orphan_labels_left_by_an_older_version_are_removed(tmp_path, monkeypatc
         con.execute("INSERT INTO labels (platform, post_id, created_at, sentiment, labelled_at) "
                     "VALUES ('x', 'gone', TIMESTAMP '2026-11-01', 'negative', TIMESTAMP '2026-11-01')")
     db = Database(path)
-    assert db.applied == ["009_no_orphan_labels"]
+    assert db.applied == [name for name, _ in migrations.MIGRATIONS if name >= "009"]
     assert db.reader().execute("SELECT count(*) FROM labels").fetchall() == [(0,)]
