@@ -30,6 +30,7 @@ from collectors.base import Batch, Collector, CollectorError, Watch, WatchMatche
 from collectors.replay import ReplayCollector
 from dashboard import users_cli
 from dashboard.auth import AuthError
+from responses.library import library_jobs
 from settings import Settings, SettingsError
 from storage import retention
 from storage.actions import ACTIONS
@@ -159,6 +160,7 @@ class Engine:
             found.append(("classify", self.label_job.run, self.settings.classify.every_seconds))
         found.append(("retention", self.retention, self.settings.retention.every_hours * 3600))
         found += alert_jobs(self.db, self.settings, lambda: self.clock()[0])
+        found += library_jobs(self.db, self.settings)
         return found
 
     def retention(self) -> None:

@@ -111,8 +111,9 @@ class DashboardSettings(StrictModel):
     signin_attempts: int = Field(5, gt=0)
     signin_window_minutes: float = Field(15.0, gt=0)
     sso_provider: str = ""
-    sso_default_role: Literal["", "viewer", "comms", "analyst", "admin"] = ""
-    handles_roles: tuple[Literal["viewer", "comms", "analyst", "admin"], ...] = ("comms", "analyst", "admin")
+    sso_default_role: Literal["", "viewer", "comms", "lead", "analyst", "admin"] = ""
+    handles_roles: tuple[Literal["viewer", "comms", "lead", "analyst", "admin"], ...] = ("comms", "lead", "analyst",
+                                                                                          "admin")
 
 
 class ClassifySettings(StrictModel):
@@ -292,6 +293,19 @@ class RetentionSettings(StrictModel):
     pseudonymise_handles: bool = False
 
 
+class ResponseSettings(StrictModel):
+    """The approved-response library (responses/)."""
+
+    library: str = ""  # a YAML file of entries imported at start and when it changes; "" for none
+    every_seconds: float = Field(300.0, gt=0)
+    default_place: str = ""
+    date_format: str = "%B %-d, %Y"
+    review_days: int = Field(180, gt=0)
+    min_similarity: float = Field(0.15, ge=0, le=1)
+    suggestions: int = Field(3, gt=0)
+    sms_max_segments: int = Field(3, gt=0)
+
+
 class Settings(StrictModel):
     agency: str = "Harbor County Public Health"
     timezone: str = "UTC"
@@ -304,6 +318,7 @@ class Settings(StrictModel):
     incidents: IncidentSettings = IncidentSettings()
     smtp: SmtpSettings = SmtpSettings()
     retention: RetentionSettings = RetentionSettings()
+    responses: ResponseSettings = ResponseSettings()
     watches: tuple[WatchSettings, ...] = ()
     topics: tuple[TopicSettings, ...] = ()
     sources: dict[str, SourceSettings] = {}

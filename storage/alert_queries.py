@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from storage import alert_actions
+from storage.dashboard_queries import COMMS, STAFF
 from storage.queries import WINDOW, Param, Query
 
 if TYPE_CHECKING:
@@ -109,8 +110,8 @@ def actions() -> dict[str, Action]:
     """The alert workflow's actions, collected by `storage.actions`."""
     from storage.actions import Action
 
-    comms = frozenset({"comms", "admin"})
-    staff = frozenset({"comms", "analyst", "admin"})
+    comms = COMMS  # comms staff, leads and admins
+    staff = STAFF
     note = {"note": Param("str")}
     return {
         "alert_acknowledge": Action(alert_actions.acknowledge, {**ONE, **note}, comms, "Acknowledge a new alert."),

@@ -222,7 +222,10 @@ QUERIES: dict[str, Query] = {
 }
 
 VIEW_NAME = re.compile(r"^[\w .-]{1,80}$")
-STAFF = frozenset({"comms", "analyst", "admin"})
+# Keep these in step with dashboard.auth.CAN: a lead is comms staff who may also approve library responses.
+COMMS = frozenset({"comms", "lead", "admin"})  # work alerts, edit the rumour register, draft responses
+APPROVERS = frozenset({"lead", "admin"})  # approve responses in the library
+STAFF = frozenset({*COMMS, "analyst"})
 
 
 def label_feedback(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -292,9 +295,9 @@ def actions() -> dict[str, Action]:
         "register_save": Action(register_save, {"claim_id": Param("str"), "text": Param("str", required=True),
                                                 "rating": Param("str"), "url": Param("str"),
                                                 "source": Param("str")},
-                                frozenset({"comms", "admin"}), "Add or edit an entry of the rumour register."),
+                                COMMS, "Add or edit an entry of the rumour register."),
         "register_remove": Action(register_remove, {"claim_id": Param("str", required=True)},
-                                  frozenset({"comms", "admin"}), "Remove an entry from the rumour register."),
+                                  COMMS, "Remove an entry from the rumour register."),
         "view_save": Action(view_save, {"name": Param("str", required=True), "sql": Param("str", required=True),
                                         "description": Param("str")},
                             frozenset({"analyst", "admin"}), "Save a read-only SQL query as a named view."),
