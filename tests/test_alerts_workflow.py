@@ -64,7 +64,7 @@ def test_dismiss_as_noise_then_reopen(service):
 
 
 def test_actions_declare_who_may_take_them():
-    assert ACTIONS["alert_resolve"].roles == frozenset({"comms", "admin"})
+    assert ACTIONS["alert_resolve"].roles == frozenset({"comms", "lead", "admin"})
     assert "analyst" in ACTIONS["alert_feedback"].roles and "viewer" not in ACTIONS["alert_feedback"].roles
 
 

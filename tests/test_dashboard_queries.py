@@ -65,7 +65,7 @@ def test_rising_topics_and_claims(dash):
 
 
 def test_actions_declare_roles():
-    assert ACTIONS["register_save"].roles == {"comms", "admin"}
+    assert ACTIONS["register_save"].roles == {"comms", "lead", "admin"}
     assert ACTIONS["view_save"].roles == {"analyst", "admin"}
     assert "viewer" not in ACTIONS["label_feedback"].roles
     assert ACTIONS["user_change"].roles == {"admin"}
