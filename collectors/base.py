@@ -60,6 +60,12 @@ class BadPayload(CollectorError):
     pass
 
 
+# A post's direction: addressed to the agency (replies, mentions and quotes of its accounts; every e-mail, web form,
+# SMS, 311 request and Page comment or message), the agency's own, or public talk (the default).
+TO_AGENCY, BY_AGENCY, PUBLIC = "to_agency", "by_agency", "public"
+DIRECTIONS = (TO_AGENCY, BY_AGENCY, PUBLIC)
+
+
 @dataclass(frozen=True, slots=True)
 class Post:
     """One public post, normalised. `raw` is the payload exactly as received (kept beside the columns)."""
@@ -81,6 +87,7 @@ class Post:
     repost_of_id: str | None = None
     quote_of_id: str | None = None
     raw: Any = None
+    direction: str = "public"  # to_agency | by_agency | public (see DIRECTIONS)
 
     def raw_json(self) -> str | None:
         return None if self.raw is None else to_json(self.raw)

@@ -135,7 +135,7 @@ def _message(item: Any, out: Mapped) -> None:
            "from": sender if keep else None, "text": body[:MAX_TEXT]}
     out.posts.append(Post(platform=str(item.get("platform") or PLATFORM), post_id=ident, text=text,
                           created_at=utc(created or when(item.get("fetched_at")) or datetime.now(UTC)),
-                          author_id=author, author_handle=None, raw=raw,
+                          author_id=author, author_handle=None, raw=raw, direction="to_agency",
                           reply_to_id=raw["in_reply_to"].strip().strip("<>") if raw["in_reply_to"] else None))
 
 

@@ -71,7 +71,7 @@ def _request(item: Any, out: Mapped) -> None:
     body = ": ".join(p for p in (name, description) if p) or f"service request {ident}"
     address = text(item.get("address"))
     out.posts.append(Post(platform=PLATFORM, post_id=ident, text=f"{body} ({address})" if address else body,
-                          created_at=created, url=text(item.get("media_url")), raw=item))
+                          created_at=created, url=text(item.get("media_url")), raw=item, direction="to_agency"))
 
 
 def parse(payload: Any) -> Mapped:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from dateutil import parser as dateparser
 
-from collectors.base import BadPayload, Batch, Post, Quarantined, count, utc
+from collectors.base import DIRECTIONS, PUBLIC, BadPayload, Batch, Post, Quarantined, count, utc
 from settings import SourceSettings
 
 POST_FIELDS = ("platform", "post_id", "text")
@@ -93,7 +93,17 @@ def to_post(row: dict[str, Any], anchor: datetime, platform: str) -> Post:
         **{k: _text_or_none(row.get(k)) for k in OPTIONAL_TEXT},
         **{k: count(row.get(k)) for k in INT_FIELDS},
         raw=row,
+        direction=_direction(row.get("direction")),
     )
+
+
+def _direction(value: Any) -> str:
+    """A row's `direction` (to_agency, by_agency or public); public when absent."""
+    if value in (None, ""):
+        return PUBLIC
+    if value not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {value!r}")
+    return str(value)
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from collectors.base import Batch, Claim, Post, scrub, to_json
 from settings import redact
-from storage import migrations, rollup
+from storage import inbox_track, migrations, rollup
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,6 +58,7 @@ POST_SCHEMA = pa.schema(
         ("repost_of_id", pa.string()),
         ("quote_of_id", pa.string()),
         ("raw", pa.string()),
+        ("direction", pa.string()),  # to_agency | by_agency | public
     ]
 )
 _MUTABLE = ("url", "text", "lang", "watches", "like_count", "repost_count", "reply_count", "quote_count", "raw")
@@ -72,18 +73,20 @@ CLAIM_KEYS = (
 # A pseudonymised post (storage/retention.py) collected again keeps its identifying columns empty.
 PSEUDONYM_PREFIX = "pseud-"
 _IDENTIFYING = ("url", "raw")
+# A post seen first as public talk and later by one of the agency's own-account sources keeps the direction they gave.
+_DIRECTION = "direction = CASE WHEN b.direction = 'public' THEN posts.direction ELSE b.direction END"
 UPDATE_POSTS = (
     "UPDATE posts SET "
     + ", ".join(f"{c} = CASE WHEN starts_with(posts.author_id, '{PSEUDONYM_PREFIX}') THEN NULL ELSE b.{c} END"
                 if c in _IDENTIFYING else f"{c} = b.{c}" for c in _MUTABLE)
-    + " FROM batch b JOIN again k USING (platform, post_id) WHERE posts.platform = b.platform AND "
+    + f", {_DIRECTION} FROM batch b JOIN again k USING (platform, post_id) WHERE posts.platform = b.platform AND "
     "posts.post_id = b.post_id AND posts.created_at = k.created_at AND posts.created_at BETWEEN $lo AND $hi"
 )
 # Write-ahead log size that triggers a checkpoint. DuckDB's 16MB default checkpoints after nearly every bulk batch
 # (bench/ingest.py: ~115k posts/s); 256MB makes it ~150k, at the price of a longer log replay after a crash.
 CHECKPOINT_THRESHOLD = "256MB"
 FRESH = "batch ANTI JOIN again USING (platform, post_id)"
-DEPENDENT_TABLES = ("post_keys", "labels", "embeddings")
+DEPENDENT_TABLES = ("post_keys", "labels", "embeddings", "inbox_items", "inbox_events", "own_post_engagement")
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
@@ -101,7 +104,7 @@ def naive_utc(value: datetime) -> datetime:
 
 
 _PLAIN = ("platform", "post_id", "url", "author_id", "author_handle", "text", "lang", "like_count", "repost_count",
-          "reply_count", "quote_count", "reply_to_id", "repost_of_id", "quote_of_id")
+          "reply_count", "quote_count", "reply_to_id", "repost_of_id", "quote_of_id", "direction")
 
 
 def posts_table(posts: Sequence[Post], source: str, collected_at: datetime) -> pa.Table:
@@ -246,8 +249,13 @@ class Database:
         return self.write(run)
 
     def write_posts_table(self, table: pa.Table) -> None:
-        """Bulk path for imports and benchmarks: an Arrow table already in POST_SCHEMA, upserted in one transaction."""
-        self.write(lambda con: self._upsert_posts(con, table.cast(POST_SCHEMA)))
+        """Bulk path for imports and benchmarks: an Arrow table already in POST_SCHEMA, upserted in one transaction.
+        A table without `direction` (or with nulls in it) is public talk."""
+        if "direction" not in table.column_names:
+            table = table.append_column("direction", pa.nulls(table.num_rows, pa.string()))
+        direction = pc.fill_null(table.column("direction").cast(pa.string()), "public")
+        table = table.set_column(table.column_names.index("direction"), "direction", direction)
+        self.write(lambda con: self._upsert_posts(con, table.select(POST_SCHEMA.names).cast(POST_SCHEMA)))
 
     @staticmethod
     def _upsert_posts(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
@@ -255,23 +263,29 @@ class Database:
             return
         con.register("batch", table)
         try:
-            keys = con.sql(CLAIM_KEYS).to_arrow_table()
-            again = keys.filter(pc.greater(keys.column("seen"), 0))
-            if not again.num_rows:
-                con.execute("INSERT INTO posts BY NAME SELECT * FROM batch")
-                rollup.add(con, "batch")
-                return
-            con.register("again", again)
-            try:
-                times = again.column("created_at")
-                con.execute(UPDATE_POSTS, {"lo": pc.min(times).as_py(), "hi": pc.max(times).as_py()})
-                con.execute(f"INSERT INTO posts BY NAME SELECT * FROM {FRESH}")
-                rollup.add(con, FRESH)
-            finally:
-                con.unregister("again")
-            rollup.refresh(con, times)  # re-collected posts may have changed watches
+            Database._store_posts(con)
+            inbox_track.track(con, "batch", table)  # inbox rows, answers and engagement of these posts
         finally:
             con.unregister("batch")
+
+    @staticmethod
+    def _store_posts(con: duckdb.DuckDBPyConnection) -> None:
+        """The registered `batch`: new posts appended, posts stored before updated in place, rollups kept exact."""
+        keys = con.sql(CLAIM_KEYS).to_arrow_table()
+        again = keys.filter(pc.greater(keys.column("seen"), 0))
+        if not again.num_rows:
+            con.execute("INSERT INTO posts BY NAME SELECT * FROM batch")
+            rollup.add(con, "batch")
+            return
+        con.register("again", again)
+        try:
+            times = again.column("created_at")
+            con.execute(UPDATE_POSTS, {"lo": pc.min(times).as_py(), "hi": pc.max(times).as_py()})
+            con.execute(f"INSERT INTO posts BY NAME SELECT * FROM {FRESH}")
+            rollup.add(con, FRESH)
+        finally:
+            con.unregister("again")
+        rollup.refresh(con, times)  # re-collected posts may have changed watches
 
     @staticmethod
     def _delete_posts(con: duckdb.DuckDBPyConnection, keys: Sequence[tuple[str, str]]) -> int:
