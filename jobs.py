@@ -347,6 +347,12 @@ def cmd_digest(s: Settings, args: argparse.Namespace) -> int:
         client.close()
 
 
+def cmd_intake(s: Settings, args: argparse.Namespace) -> int:
+    from intake.app import serve  # its web stack (twilio) loads only in the intake's own process
+
+    return serve(s)
+
+
 def cmd_forget(s: Settings, args: argparse.Namespace) -> int:
     """A person's request to be forgotten: through the running engine, or straight into the file."""
     params = {"author_id": args.author, "platform": args.platform}
@@ -381,6 +387,7 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="civicradar", description=__doc__.splitlines()[0])
+    "intake": (cmd_intake, "the public intake on its own port: tip form, SMS and Meta webhooks"),
     p.add_argument("--settings", type=Path, default=Path(os.environ.get("CIVICRADAR_SETTINGS", "settings.toml")),
                    help="settings file (default: ./settings.toml or $CIVICRADAR_SETTINGS)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")

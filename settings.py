@@ -306,6 +306,24 @@ class ResponseSettings(StrictModel):
     sms_max_segments: int = Field(3, gt=0)
 
 
+class IntakeSettings(StrictModel):
+    """The public intake process (`civicradar intake`): web tip form, SMS and Meta webhooks -> a spool on disk."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8600, gt=0, lt=65536)
+    spool: Path = Path("data/intake")
+    public_url: str = ""
+    behind_proxy: bool = False
+    max_body_bytes: int = Field(16_384, gt=0)
+    max_text_chars: int = Field(4000, gt=0)
+    tips_per_hour: int = Field(5, gt=0)
+    frame_ancestors: tuple[str, ...] = ()
+    sms_auth_token: SecretRef | None = None
+    sms_receipt: str = ""
+    meta_app_secret: SecretRef | None = None
+    meta_verify_token: SecretRef | None = None
+
+
 class Settings(StrictModel):
     agency: str = "Harbor County Public Health"
     timezone: str = "UTC"
@@ -318,6 +336,7 @@ class Settings(StrictModel):
     incidents: IncidentSettings = IncidentSettings()
     smtp: SmtpSettings = SmtpSettings()
     retention: RetentionSettings = RetentionSettings()
+    intake: IntakeSettings = IntakeSettings()
     responses: ResponseSettings = ResponseSettings()
     watches: tuple[WatchSettings, ...] = ()
     topics: tuple[TopicSettings, ...] = ()

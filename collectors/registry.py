@@ -14,6 +14,7 @@ from collectors.base import Collector, Watch
 from collectors.bluesky import BlueskySearchCollector, BlueskySearchSettings, JetstreamCollector, JetstreamSettings
 from collectors.factchecks import ClaimsFileCollector, ClaimsFileSettings, FactCheckCollector, FactCheckSettings
 from collectors.imap import ImapCollector, ImapSettings
+from collectors.intake import IntakeCollector, IntakeSourceSettings
 from collectors.mastodon import MastodonCollector, MastodonSettings
 from collectors.open311 import Open311Collector, Open311Settings
 from collectors.reddit import RedditCollector, RedditSettings
@@ -46,6 +47,8 @@ KINDS: dict[str, tuple[type[SourceSettings], Factory]] = {
     "open311": (Open311Settings, lambda name, s, ctx: Open311Collector(name, s, ctx.wall)),  # type: ignore[arg-type]
     "factchecks": (FactCheckSettings, lambda name, s, ctx: FactCheckCollector(name, s, ctx.watches)),  # type: ignore[arg-type]
     "imap": (ImapSettings, lambda name, s, ctx: ImapCollector(name, s, ctx.contact_key, ctx.wall)),  # type: ignore[arg-type]
+    "intake": (IntakeSourceSettings, lambda name, s, ctx: IntakeCollector(  # type: ignore[arg-type]
+        name, s, ctx.base_dir, ctx.contact_key, ctx.wall)),
     "claims": (ClaimsFileSettings, lambda name, s, ctx: ClaimsFileCollector(name, s, ctx.base_dir)),  # type: ignore[arg-type]
 }
 
