@@ -6,6 +6,7 @@ not registered cannot be reached by URL either. `?wall=1` sizes charts and type 
 
 import streamlit as st
 
+from dashboard.guard import page_errors
 from dashboard.signin import gate, sign_out
 
 # (file, title, icon, capability needed)
@@ -29,4 +30,5 @@ navigation = st.navigation([st.Page(f, title=title, icon=icon, default=i == 0)
 with st.sidebar:
     st.caption(f"Signed in as **{user.name}** ({user.role})")
     st.button("Sign out", on_click=sign_out, icon=":material/logout:")
-navigation.run()
+with page_errors():  # anything a page's loaders did not catch: a short message, the details logged
+    navigation.run()

@@ -1,7 +1,8 @@
 """What every page shares: the service client, cached named queries, role-checked actions, settings.
 
 Pages get data only here (named queries through the storage service) and write only through `act`, which
-checks the signed-in user's role in this server process before the service is called.
+checks the signed-in user's role in this server process before the service is called. The readers are wrapped in
+`guard.loading`: when the engine does not answer, the page shows a short message and retries, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import streamlit as st
 
 import settings as settings_module
 from dashboard.auth import Session
+from dashboard.guard import loading
 from settings import Settings
 from storage.actions import ACTIONS
-from storage.client import TOKEN_ENV, URL_ENV, ServiceError, StorageClient
+from storage.client import TOKEN_ENV, URL_ENV, OutcomeUnknown, ServiceError, StorageClient
 
 SESSION_KEY = "civicradar_session"
 
@@ -38,14 +40,11 @@ def client() -> StorageClient:
     return _client(os.environ[URL_ENV], os.environ[TOKEN_ENV])
 
 
+@loading
 def connect() -> StorageClient:
-    """The client, or a clear message and a stopped page when the engine cannot be reached."""
-    try:
-        c = client()
-        c.clock()
-    except ServiceError as e:
-        st.info(f"The CivicRadar engine is not reachable: {e}")
-        st.stop()
+    """The client, or a clear message, a stopped page and a retry when the engine cannot be reached."""
+    c = client()
+    c.clock()
     return c
 
 
@@ -82,10 +81,12 @@ def _info(url: str) -> dict[str, Any]:
     return client().info()
 
 
+@loading
 def info() -> dict[str, Any]:
     return _info(os.environ.get(URL_ENV, ""))
 
 
+@loading
 def now() -> tuple[datetime, bool]:
     """The engine's clock, rounded down to the refresh interval so concurrent viewers share cached results."""
     moment, simulated = client().clock()
@@ -98,11 +99,13 @@ def _query(url: str, name: str, params: dict[str, Any]) -> pd.DataFrame:
     return client().query(name, **params)
 
 
+@loading
 def query(name: str, **params: Any) -> pd.DataFrame:
     """A named query through the service, cached briefly (keyed by the service and the parameters)."""
     return _query(os.environ.get(URL_ENV, ""), name, params)
 
 
+@loading
 def available(name: str) -> bool:
     """Whether the engine serves this named query (another area's module may not have landed yet)."""
     return name in _query_names(os.environ.get(URL_ENV, ""))
@@ -122,6 +125,10 @@ def act(name: str, /, **params: Any) -> dict[str, Any] | None:
         return None
     try:
         result = client().action(name, user.username, **params)
+    except OutcomeUnknown as e:  # sent, but no answer: saying "not done" could be wrong
+        _query.clear()
+        st.warning(f"No answer from the engine: {e}")
+        return None
     except ServiceError as e:
         st.error(f"Not done: {e}")
         return None

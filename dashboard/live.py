@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard import alerting
 from dashboard.data import client
+from dashboard.guard import loading
 from storage.client import URL_ENV
 
 BUCKET_MINUTES = {6: 15, 24: 60, 72: 180}
@@ -53,6 +54,7 @@ def _fetch(url: str, wanted: dict[str, tuple[str, dict[str, Any]]]) -> dict[str,
         return {key: future.result() for key, future in futures.items()}
 
 
+@loading
 def fetch(now: datetime, by: str, hours: int) -> Live:
     ready = alerting.ready()
     got = _fetch(os.environ.get(URL_ENV, ""), requests(now, by, hours, ready))

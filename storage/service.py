@@ -42,6 +42,7 @@ from storage.snapshot import write_snapshot
 
 log = logging.getLogger(__name__)
 ARROW = "application/vnd.apache.arrow.stream"
+KEEP_ALIVE_SECONDS = 30.0  # uvicorn's default (5 s) equals httpx's pool expiry: a reuse races the close
 
 
 def _json_default(value: Any) -> Any:
@@ -196,10 +197,15 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
 
 
 class Service:
-    """uvicorn serving the app in a background thread of the engine."""
+    """uvicorn serving the app in a background thread of the engine.
 
-    def __init__(self, app: Starlette, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    Idle connections stay open `keep_alive` seconds, longer than clients keep them in their pools
+    (storage.client.KEEPALIVE_EXPIRY_SECONDS): a client never reuses a connection the service is closing.
+    """
+
+    def __init__(self, app: Starlette, host: str, port: int, keep_alive: float = KEEP_ALIVE_SECONDS) -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                timeout_keep_alive=keep_alive)  # type: ignore[arg-type]  # any number of seconds
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, name="storage-service", daemon=True)
 

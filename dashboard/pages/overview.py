@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import charts, live
 from dashboard.data import clock_caption, connect, info, now, require
+from dashboard.guard import refreshing
 
 require("read")
 connect()
@@ -16,7 +17,7 @@ hours = pick_window.segmented_control("Window", [6, 24, 72], default=24, format_
 by = pick_series.segmented_control("Break down by", ["watch", "topic"], default="watch") or "watch"
 
 
-@st.fragment(run_every=meta.get("refresh_seconds", 5))
+@refreshing(meta.get("refresh_seconds", 5))
 def live_view() -> None:
     moment, simulated = now()
     st.caption(clock_caption(moment, simulated))
