@@ -1,4 +1,5 @@
-"""The alerts area's scheduled jobs (detect, notify, digest) and the `civicradar digest` preview.
+"""The alerts area's scheduled jobs (detect, incidents past their targets, notify, digest) and the
+`civicradar digest` preview.
 
 Each job records a run (shown with the sources on the dashboard) when it had work to do, and a failure is
 recorded and logged rather than stopping the schedule.
@@ -13,7 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alerts import digest, notify
+from alerts import digest, incident_escalate, notify
 from alerts.detect import run_pass
 from alerts.windows import steps_between
 from settings import Settings
@@ -30,6 +31,7 @@ def jobs(db: Database, s: Settings, clock: Callable[[], datetime]) -> list[Job]:
     found: list[Job] = []
     if s.alerts.enabled:
         found.append(("alerts:detect", lambda: detect_job(db, s, clock), s.alerts.every_seconds))
+        found.append(("alerts:incidents", lambda: incidents_job(db, s), s.incidents.every_seconds))
     if s.alerts.webhooks or s.alerts.emails or s.digest.enabled:
         found.append(("alerts:notify", lambda: notify_job(db, s), s.alerts.notify_every_seconds))
     if s.digest.enabled:
@@ -57,6 +59,13 @@ def detect_job(db: Database, s: Settings, clock: Callable[[], datetime]) -> dict
     if not steps:
         return None  # no new step since the last pass: nothing to record
     return _recorded(db, "detect", lambda: run_pass(db, s, now).counts(), "raised")
+
+
+def incidents_job(db: Database, s: Settings) -> dict[str, Any] | None:
+    """Reminders and escalations for incidents past their targets (wall clock: targets measure people)."""
+    if not incident_escalate.pending(db, s):
+        return None
+    return _recorded(db, "incidents", lambda: incident_escalate.check(db, s), "queued")
 
 
 def notify_job(db: Database, s: Settings) -> dict[str, Any] | None:

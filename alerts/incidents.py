@@ -64,7 +64,7 @@ def _place_new(con: duckdb.DuckDBPyConnection, r: Recorded, s: Settings, limits:
 
 def _open(con: duckdb.DuckDBPyConnection, r: Recorded, keys: dict[str, Any], now: datetime) -> Notice:
     f = r.finding
-    incident_id = incident_store.open_incident(con, f, first_post(f), now)
+    incident_id = incident_store.open_incident(con, r.alert_id, f, first_post(f), now)
     incident_store.add_member(con, incident_id, r.alert_id, "opened", "the first alert of this situation",
                               "detector", now, keys)
     incident_store.event(con, incident_id, now, "detector", "opened", r.alert_id, f.title,
@@ -79,7 +79,7 @@ def _join(con: duckdb.DuckDBPyConnection, r: Recorded, d: Decision, keys: dict[s
     incident_store.event(con, d.incident_id, now, "detector", "joined", r.alert_id,
                          f"alert #{r.alert_id} ({f.title}) {d.detail}", {"reason": d.reason, "kind": f.kind,
                                                                         **_numbers(f)}, f.seen_at)
-    _, before, after = incident_store.take_signal(con, d.incident_id, f, first_post(f), now)
+    _, before, after = incident_store.take_signal(con, d.incident_id, r.alert_id, f, first_post(f), now)
     return _escalate(con, d.incident_id, r, _severity_rise(before, after, f), now)
 
 
@@ -88,7 +88,7 @@ def _signal(con: duckdb.DuckDBPyConnection, incident_id: int, r: Recorded, basel
     """A later sighting of an alert already in an incident (closed incidents take no signals)."""
     f = r.finding
     incident_store.refresh_keys(con, r.alert_id, [sorted(x) for x in shingles([e.text for e in f.evidence])])
-    status, before, after = incident_store.take_signal(con, incident_id, f, first_post(f), now)
+    status, before, after = incident_store.take_signal(con, incident_id, r.alert_id, f, first_post(f), now)
     if status not in incident_store.OPEN:
         return []
     reasons = _severity_rise(before, after, f)

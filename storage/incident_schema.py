@@ -9,7 +9,8 @@ MIGRATION_SQL = """
 CREATE SEQUENCE incident_ids;
 CREATE TABLE incidents (
     incident_id       BIGINT PRIMARY KEY DEFAULT nextval('incident_ids'),
-    headline          VARCHAR NOT NULL,  -- the title of its most severe alert (the first of those)
+    headline          VARCHAR NOT NULL,  -- the latest title of its most severe alert (the first of those)
+    headline_alert_id BIGINT,            -- that alert
     severity          VARCHAR NOT NULL,  -- low | medium | high: the highest of its alerts
     status            VARCHAR NOT NULL,  -- new | acknowledged | assigned | resolved | dismissed | merged
     assignee          VARCHAR,

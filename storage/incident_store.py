@@ -58,10 +58,12 @@ def open_members(con: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[s
     return rows(con, MEMBERS, [since])
 
 
-def open_incident(con: duckdb.DuckDBPyConnection, f: Finding, first_post_at: datetime | None, now: datetime) -> int:
-    row = one(con, "INSERT INTO incidents (headline, severity, status, first_post_at, first_seen_at, last_seen_at, "
-                   "opened_at, updated_at) VALUES (?, ?, 'new', ?, ?, ?, ?, ?) RETURNING incident_id",
-              [f.title, f.severity, first_post_at, f.seen_at, f.seen_at, now, now])
+def open_incident(con: duckdb.DuckDBPyConnection, alert_id: int, f: Finding, first_post_at: datetime | None,
+                  now: datetime) -> int:
+    row = one(con, "INSERT INTO incidents (headline, headline_alert_id, severity, status, first_post_at, "
+                   "first_seen_at, last_seen_at, opened_at, updated_at) VALUES (?, ?, ?, 'new', ?, ?, ?, ?, ?) "
+                   "RETURNING incident_id", [f.title, alert_id, f.severity, first_post_at, f.seen_at, f.seen_at, now,
+                                             now])
     assert row is not None
     return int(row[0])
 
@@ -83,25 +85,27 @@ def set_baseline(con: duckdb.DuckDBPyConnection, alert_id: int, posts: int) -> N
     con.execute("UPDATE incident_alerts SET baseline_posts = ? WHERE alert_id = ?", [posts, alert_id])
 
 
-def take_signal(con: duckdb.DuckDBPyConnection, incident_id: int, f: Finding, first_post_at: datetime | None,
-                now: datetime) -> tuple[str, str, str]:
+def take_signal(con: duckdb.DuckDBPyConnection, incident_id: int, alert_id: int, f: Finding,
+                first_post_at: datetime | None, now: datetime) -> tuple[str, str, str]:
     """A signal of one of its alerts reaches an open incident: its span, first post and severity follow (a closed
     one keeps its record as it was closed).
 
-    Returns (status, severity before, severity now). A more severe signal also gives the incident its headline."""
-    row = one(con, "SELECT status, severity FROM incidents WHERE incident_id = ?", [incident_id])
+    Returns (status, severity before, severity now). A more severe signal gives the incident its headline; the
+    headline's own alert keeps it up to date while it stays at the incident's severity."""
+    row = one(con, "SELECT status, severity, headline_alert_id FROM incidents WHERE incident_id = ?", [incident_id])
     assert row is not None, f"incident #{incident_id} is missing"
     status, before = str(row[0]), str(row[1])
     if status not in OPEN:
         return status, before, before
     higher = severity_rank(f.severity) > severity_rank(before)
+    retitle = higher or (row[2] == alert_id and f.severity == before)
     con.execute("UPDATE incidents SET last_seen_at = greatest(last_seen_at, ?), "
                 "first_seen_at = least(first_seen_at, ?), updated_at = ?, "
                 "first_post_at = least(coalesce(first_post_at, ?), coalesce(?, first_post_at)), "
-                "severity = CASE WHEN ? THEN ? ELSE severity END, headline = CASE WHEN ? THEN ? ELSE headline END "
-                "WHERE incident_id = ?",
-                [f.seen_at, f.seen_at, now, first_post_at, first_post_at, higher, f.severity, higher, f.title,
-                 incident_id])
+                "severity = CASE WHEN ? THEN ? ELSE severity END, headline = CASE WHEN ? THEN ? ELSE headline END, "
+                "headline_alert_id = CASE WHEN ? THEN ? ELSE headline_alert_id END WHERE incident_id = ?",
+                [f.seen_at, f.seen_at, now, first_post_at, first_post_at, higher, f.severity, retitle, f.title,
+                 retitle, alert_id, incident_id])
     return status, before, f.severity if higher else before
 
 
@@ -127,7 +131,8 @@ def count_notice(con: duckdb.DuckDBPyConnection, incident_id: int) -> int:
 
 
 SUMMARY = """
-SELECT i.incident_id, i.headline, i.severity, i.status, i.assignee, i.assignee_email, i.first_post_at,
+SELECT i.incident_id, i.headline, i.headline_alert_id, i.severity, i.status, i.assignee, i.assignee_email,
+       i.first_post_at,
        i.first_seen_at, i.last_seen_at, i.opened_at, count(m.alert_id) AS alerts,
        list(DISTINCT a.kind ORDER BY a.kind) AS kinds,
        list(DISTINCT a.watch ORDER BY a.watch) FILTER (WHERE a.watch IS NOT NULL) AS watches,

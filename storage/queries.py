@@ -150,6 +150,7 @@ AREA_MODULES: list[str] = [  # e.g. "storage.alert_queries"; add one line per ar
     "storage.dashboard_queries",
     "storage.retention",
     "storage.alert_queries",
+    "storage.incident_queries",
     "storage.response_queries",
 ]
 _register_area_queries()
