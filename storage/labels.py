@@ -7,7 +7,7 @@ misinformation evidence was computed against another model or another version of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -118,21 +118,31 @@ def claims(db: Database) -> pa.Table:
 
 
 def write(db: Database, labels: Sequence[dict[str, object]], embeddings: Sequence[dict[str, object]]) -> None:
-    """Labels and embeddings of one batch, in one transaction (a relabel replaces the old row). Rows of posts
-    deleted while they were being labelled (retention, upstream deletion) are dropped."""
+    """Labels and embeddings of one batch, in one transaction (a relabel replaces the old row; a post twice in a
+    batch keeps its last row). Rows of posts deleted while they were being labelled (retention, upstream deletion)
+    are dropped. The rollups move each labelled post from its old sentiment and topics to the new ones."""
     now = utcnow()
-    label_rows = pa.Table.from_pylist([{**row, "labelled_at": now} for row in labels], schema=LABEL_SCHEMA)
+    latest = {(row["platform"], row["post_id"]): row for row in labels}
+    label_rows = pa.Table.from_pylist([{**row, "labelled_at": now} for row in latest.values()], schema=LABEL_SCHEMA)
     vectors = pa.Table.from_pylist(list(embeddings), schema=EMBEDDING_SCHEMA)
 
     def run(con: duckdb.DuckDBPyConnection) -> None:
-        for name, table, target in (("new_labels", label_rows, "labels"), ("new_vectors", vectors, "embeddings")):
-            if table.num_rows:
-                con.register(name, table)
-                try:
-                    con.execute(f"INSERT OR REPLACE INTO {target} BY NAME SELECT * FROM {name} "
-                                "SEMI JOIN post_keys USING (platform, post_id, created_at)")
-                finally:
-                    con.unregister(name)
-        rollup.refresh(con, label_rows.column("created_at"))  # sentiment counts changed
+        _replace(con, label_rows, "labels", before=rollup.relabel)
+        _replace(con, vectors, "embeddings")
 
     db.write(run)
+
+
+def _replace(con: duckdb.DuckDBPyConnection, rows: pa.Table, target: str,
+             before: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None) -> None:
+    """Insert or replace `rows` of stored posts into `target`; `before` sees them first (as `new_rows`)."""
+    if not rows.num_rows:
+        return
+    con.register("new_rows", rows)
+    try:
+        if before is not None:
+            before(con, "new_rows")
+        con.execute(f"INSERT OR REPLACE INTO {target} BY NAME SELECT * FROM new_rows "
+                    "SEMI JOIN post_keys USING (platform, post_id, created_at)")
+    finally:
+        con.unregister("new_rows")

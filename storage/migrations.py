@@ -277,6 +277,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         DELETE FROM embeddings WHERE (platform, post_id) NOT IN (SELECT (platform, post_id) FROM post_keys);
         """,
     ),
+    ("010_topics_rollup", rollup.TOPICS_MIGRATION_SQL),
     ("011_incidents", incident_schema.MIGRATION_SQL),
     ("012_responses", response_schema.MIGRATION_SQL),
     ("015_inbox", inbox_schema.MIGRATION_SQL),

@@ -1,9 +1,10 @@
 """SIGKILL the engine at 24 seeded random moments while it collects, labels, detects and delivers alerts.
 
 After every restart and at the end: every post the source cursor acknowledges is stored exactly once and none
-beyond it; every label row is whole; every alert has its history; the volume rollups equal a full recount and
-every post has its key; and every queued notification is delivered at least once, a second time only when a
-kill landed between sending and recording it (receivers de-duplicate on the X-CivicRadar-Delivery header).
+beyond it; every label row is whole; every alert has its history; the rollups (volume, posts, topics) equal a
+full recount and every post has its key; and every queued notification is delivered at least once, a second
+time only when a kill landed between sending and recording it (receivers de-duplicate on the X-CivicRadar-Delivery
+header).
 """
 
 from __future__ import annotations
@@ -176,7 +177,8 @@ def check_database(path: Path, receiver: Receiver) -> None:
         orphans = sql("SELECT count(*) FROM alerts a WHERE NOT EXISTS "
                       "(SELECT 1 FROM alert_events e WHERE e.alert_id = a.alert_id)").fetchall()
         assert orphans == [(0,)], "an alert without its history"
-        for table, counts in (("volume_5m", rollup.ALL_COUNTS), ("posts_5m", rollup.ALL_POST_COUNTS)):
+        for table, counts in (("volume_5m", rollup.ALL_COUNTS), ("posts_5m", rollup.ALL_POST_COUNTS),
+                              ("topics_5m", rollup.ALL_TOPIC_COUNTS)):
             assert sql(f"SELECT * FROM {table} ORDER BY ALL").fetchall() == \
                 sql(f"SELECT * FROM ({counts}) ORDER BY ALL").fetchall(), table
         assert sql("SELECT count(*) FROM posts").fetchall() == sql("SELECT count(*) FROM post_keys").fetchall()
