@@ -71,6 +71,7 @@ def posts_chunk(rng: np.random.Generator, start_id: int, n: int, start: datetime
         "repost_of_id": None,
         "quote_of_id": None,
         "raw": None,
+        "direction": None,  # public talk
     }
     arrays = [
         pa.nulls(n, f.type) if columns[f.name] is None else pa.array(columns[f.name], f.type) for f in POST_SCHEMA
