@@ -381,13 +381,13 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "status": (cmd_status, "sources, last runs and counts"),
     "digest": (cmd_digest, "preview the daily digest: --date D (default: the latest), --to FILE.html"),
     "forget": (cmd_forget, "remove every post of one author (a request to be forgotten)"),
+    "intake": (cmd_intake, "the public intake on its own port: tip form, SMS and Meta webhooks"),
     "users": (users_cli.run, "dashboard users: list, add, role, disable, enable, reset-password, remove"),
 }
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="civicradar", description=__doc__.splitlines()[0])
-    "intake": (cmd_intake, "the public intake on its own port: tip form, SMS and Meta webhooks"),
     p.add_argument("--settings", type=Path, default=Path(os.environ.get("CIVICRADAR_SETTINGS", "settings.toml")),
                    help="settings file (default: ./settings.toml or $CIVICRADAR_SETTINGS)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
