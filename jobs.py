@@ -26,6 +26,7 @@ import settings as settings_module
 from alerts.engine import jobs as alert_jobs
 from classifiers.errors import ClassifierError
 from collectors import registry
+from collectors.accounts import own_posts
 from collectors.base import Batch, Collector, CollectorError, Watch, WatchMatcher
 from collectors.replay import ReplayCollector
 from dashboard import users_cli
@@ -77,7 +78,7 @@ class Engine:
         watches = tuple(Watch(**w.model_dump()) for w in s.watches)
         self.matcher = WatchMatcher(watches)
         self.context = registry.Context(base_dir=s.base_dir, watches=watches,
-                                        contact_key=s.local_secret("pseudonym.key").encode())
+                                        contact_key=s.local_secret("pseudonym.key").encode(), accounts=s.accounts)
         self.collectors: dict[str, Collector] = {}
         self.broken: dict[str, str] = {}
         for name, source in s.enabled_sources().items():
@@ -120,7 +121,7 @@ class Engine:
         try:
             for _ in range(MAX_PAGES_PER_RUN):
                 batch = self.collectors[name].fetch(self.db.get_cursor(name))
-                batch.posts = self._with_watches(batch)
+                batch.posts = own_posts(self._with_watches(batch), self.settings.accounts)
                 written = self.db.write_batch(name, batch)
                 totals = replace(totals, posts=totals.posts + written.posts, claims=totals.claims + written.claims,
                                  quarantined=totals.quarantined + written.quarantined,

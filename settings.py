@@ -301,7 +301,7 @@ class ResponseSettings(StrictModel):
     default_place: str = ""
     date_format: str = "%B %-d, %Y"
     review_days: int = Field(180, gt=0)
-    min_similarity: float = Field(0.15, ge=0, le=1)
+    min_similarity: float = Field(0.5, ge=0, le=1)
     suggestions: int = Field(3, gt=0)
     sms_max_segments: int = Field(3, gt=0)
 

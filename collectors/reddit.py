@@ -65,13 +65,13 @@ class RedditSettings(SourceSettings):
 
 def _thing(child: Any, out: Mapped) -> None:
     kind, data = obj(child).get("kind"), obj(obj(child).get("data"))
-    if kind not in ("t1", "t3"):
-        return  # "more" stubs, subreddits, users: not posts
+    if kind not in ("t1", "t3", "t4"):
+        return  # "more" stubs, subreddits, users: not posts (t4: a private message, in an account's inbox)
     name, created = text(data.get("name")), from_micros(_micros(data.get("created_utc")))
     if name is None or created is None:
         raise ValueError(f"{kind} without name or created_utc")
-    body = data.get("body") if kind == "t1" else "\n\n".join(
-        str(p) for p in (data.get("title"), data.get("selftext")) if p)
+    parts = (data.get("subject"), data.get("body")) if kind == "t4" else (data.get("title"), data.get("selftext"))
+    body = data.get("body") if kind == "t1" else "\n\n".join(str(p) for p in parts if p)
     if data.get("author") in GONE and (body in GONE or data.get("selftext") in GONE):
         out.deleted.append((PLATFORM, name))
         return
@@ -79,10 +79,11 @@ def _thing(child: Any, out: Mapped) -> None:
         out.warnings.append(f"reddit {name}: no text")
     out.posts.append(Post(
         platform=PLATFORM, post_id=name, text=str(body or ""), created_at=created,
-        url=f"https://www.reddit.com{data['permalink']}" if data.get("permalink") else text(data.get("url")),
+        url=f"https://www.reddit.com{link}" if (link := data.get("permalink") or data.get("context")) else text(
+            data.get("url")),
         author_id=text(data.get("author_fullname")), author_handle=text(data.get("author")),
         like_count=count(data.get("score")), reply_count=count(data.get("num_comments")),
-        reply_to_id=text(data.get("parent_id")) if kind == "t1" else None,
+        reply_to_id=text(data.get("parent_id")) if kind != "t3" else None,
         repost_of_id=text(data.get("crosspost_parent")), raw=child))
 
 

@@ -12,16 +12,20 @@ from pathlib import Path
 
 from collectors.base import Collector, Watch
 from collectors.bluesky import BlueskySearchCollector, BlueskySearchSettings, JetstreamCollector, JetstreamSettings
+from collectors.bluesky_account import BlueskyAccountCollector, BlueskyAccountSettings
 from collectors.factchecks import ClaimsFileCollector, ClaimsFileSettings, FactCheckCollector, FactCheckSettings
 from collectors.imap import ImapCollector, ImapSettings
 from collectors.intake import IntakeCollector, IntakeSourceSettings
 from collectors.mastodon import MastodonCollector, MastodonSettings
+from collectors.mastodon_account import MastodonAccountCollector, MastodonAccountSettings
 from collectors.open311 import Open311Collector, Open311Settings
 from collectors.reddit import RedditCollector, RedditSettings
+from collectors.reddit_account import RedditAccountCollector, RedditAccountSettings
 from collectors.replay import ReplayCollector, ReplaySettings
 from collectors.rss import RssCollector, RssSettings
 from collectors.x import XCollector, XSettings
-from settings import SourceSettings
+from collectors.x_account import XAccountCollector, XAccountSettings
+from settings import AccountSettings, SourceSettings
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Context:
     watches: tuple[Watch, ...] = ()
     wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     contact_key: bytes = b""  # keys the hashes that stand in for residents' e-mail addresses and phone numbers
+    accounts: AccountSettings = field(default_factory=AccountSettings)  # the agency's own accounts ([accounts])
 
 
 Factory = Callable[[str, SourceSettings, Context], Collector]
@@ -49,6 +54,14 @@ KINDS: dict[str, tuple[type[SourceSettings], Factory]] = {
     "imap": (ImapSettings, lambda name, s, ctx: ImapCollector(name, s, ctx.contact_key, ctx.wall)),  # type: ignore[arg-type]
     "intake": (IntakeSourceSettings, lambda name, s, ctx: IntakeCollector(  # type: ignore[arg-type]
         name, s, ctx.base_dir, ctx.contact_key, ctx.wall)),
+    "bluesky_account": (BlueskyAccountSettings, lambda name, s, ctx: BlueskyAccountCollector(  # type: ignore[arg-type]
+        name, s, ctx.accounts.bluesky)),
+    "mastodon_account": (MastodonAccountSettings, lambda name, s, ctx: MastodonAccountCollector(  # type: ignore[arg-type]
+        name, s, ctx.accounts.mastodon)),
+    "x_account": (XAccountSettings, lambda name, s, ctx: XAccountCollector(  # type: ignore[arg-type]
+        name, s, ctx.accounts.x, ctx.wall)),
+    "reddit_account": (RedditAccountSettings, lambda name, s, ctx: RedditAccountCollector(  # type: ignore[arg-type]
+        name, s, ctx.accounts.reddit)),
     "claims": (ClaimsFileSettings, lambda name, s, ctx: ClaimsFileCollector(name, s, ctx.base_dir)),  # type: ignore[arg-type]
 }
 

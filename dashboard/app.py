@@ -14,6 +14,7 @@ PAGES = [
     ("pages/overview.py", "Overview", ":material/monitoring:", "read"),
     ("pages/alerts.py", "Alerts", ":material/notifications_active:", "read"),
     ("pages/narratives.py", "Narratives and fact-checks", ":material/fact_check:", "read"),
+    ("pages/responses.py", "Responses", ":material/campaign:", "read"),
     ("pages/explore.py", "Explore posts", ":material/search:", "read"),
     ("pages/sources.py", "Sources", ":material/sensors:", "read"),
     ("pages/sql.py", "SQL and exports", ":material/database:", "sql"),

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from imap_server import PASSWORD, USER, ImapServer, mail
 
 import jobs
+import settings as settings_module
 from collectors import registry
 from collectors.base import Batch, Post, Watch
 from intake.spool import Spool
@@ -28,7 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 IMAP_URL: list[str] = []
 WATCHES = (Watch("vaccines", ("vaccine",), ("vaccine",)),)
 SECRETS = {"X_BEARER_TOKEN": "t", "REDDIT_CLIENT_ID": "i", "REDDIT_CLIENT_SECRET": "s",
-           "BLUESKY_APP_PASSWORD": "p", "GOOGLE_FACTCHECK_API_KEY": "k"}
+           "BLUESKY_APP_PASSWORD": "p", "GOOGLE_FACTCHECK_API_KEY": "k", "REDDIT_PASSWORD": "w",
+           "MASTODON_ACCESS_TOKEN": "m"}
+ACCOUNTS = settings_module.AccountSettings(bluesky="a.bsky.social", mastodon="harborhealth", x="HarborCountyPH",
+                                           reddit="HarborCountyPH")  # the agency's own accounts (*_account kinds)
+SHAPES = ROOT / "tests" / "fixtures" / "shapes"
 SAMPLES = {  # one recorded body per module, mutated by the fuzzer
     "x": ("x", "search_page1.json"), "reddit": ("reddit", "new_page1.json"), "mastodon": ("mastodon", "tag_page1.json"),
     "open311": ("open311", "requests.json"), "factchecks": ("factchecks", "claims_search.json"),
@@ -47,9 +52,26 @@ def serve_fakes(httpserver) -> None:
               "/feed.rss": ("rss", "agency.rss"), "/xrpc/app.bsky.feed.searchPosts": ("bluesky", "search_empty.json")}
     for path, (source, name) in routes.items():
         httpserver.expect_request(path).respond_with_data(body(source, name), content_type="application/json")
+    serve_account_fakes(httpserver)
     httpserver.expect_request("/claims.csv").respond_with_data((ROOT / "demo" / "claims.csv").read_bytes())
     session = {"did": "did:plc:abc", "handle": "a.bsky.social", "accessJwt": _jwt(), "refreshJwt": _jwt()}
     httpserver.expect_request("/xrpc/com.atproto.server.createSession").respond_with_json(session)
+
+
+def serve_account_fakes(httpserver) -> None:
+    """The endpoints the agency's own-account kinds read, with the documented response shapes."""
+    shapes = {"/xrpc/app.bsky.notification.listNotifications": "bluesky_listNotifications.json",
+              "/xrpc/app.bsky.feed.getAuthorFeed": "bluesky_getAuthorFeed.json",
+              "/xrpc/app.bsky.feed.getPostThread": "bluesky_getPostThread.json",
+              "/api/v1/notifications": "mastodon_notifications.json"}
+    routes = {path: (SHAPES / name).read_bytes() for path, name in shapes.items()}
+    routes |= {"/api/v1/accounts/verify_credentials": b'{"id": "1", "acct": "harborhealth"}',
+               "/api/v1/accounts/1/statuses": b"[]", "/2/users/by/username/HarborCountyPH": b'{"data": {"id": "42"}}'}
+    routes |= {path: body("x", "search_page2.json") for path in ("/2/users/42/mentions", "/2/users/42/tweets")}
+    routes |= {path: body("reddit", "comments.json") for path in (
+        "/message/inbox", "/message/mentions", "/user/HarborCountyPH/submitted", "/user/HarborCountyPH/comments")}
+    for path, data in routes.items():
+        httpserver.expect_request(path).respond_with_data(data, content_type="application/json")
 
 
 def _jwt() -> str:
@@ -120,7 +142,7 @@ def test_builds_from_defaults_fetches_a_batch_and_resumes(kind, fakes, tmp_path)
     url, ws = fakes
     model = registry.KINDS[kind][0]
     source = model.model_validate({"kind": kind, **overrides(kind, url, ws, tmp_path)})
-    collector = registry.build(kind, source, registry.Context(base_dir=tmp_path, watches=WATCHES))
+    collector = registry.build(kind, source, registry.Context(base_dir=tmp_path, watches=WATCHES, accounts=ACCOUNTS))
     first = collector.fetch(None)
     assert isinstance(first, Batch) and all(isinstance(p, Post) for p in first.posts)
     assert first.next_cursor is None or isinstance(first.next_cursor, str)
@@ -136,6 +158,7 @@ def test_collect_once_from_the_command_line(kind, fakes, tmp_path, capsys):
     lines_ = [f"{k} = {json.dumps(v)}" for k, v in values.items()]
     (tmp_path / "settings.toml").write_text("\n".join([
         '[storage]\npath = "db.duckdb"', "[classify]\nenabled = false",
+        "[accounts]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in ACCOUNTS.model_dump().items()),
         '[[watches]]\nname = "vaccines"\nkeywords = ["vaccine"]\nhashtags = ["vaccine"]',
         f'[sources.{kind}]\nkind = "{kind}"\nenabled = false', *lines_]) + "\n")
     code = jobs.main(["--settings", str(tmp_path / "settings.toml"), "collect", "--source", kind, "--once"])

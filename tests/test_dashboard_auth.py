@@ -112,9 +112,12 @@ def test_sign_in_shows_the_overview_and_only_the_allowed_pages(dash):
     assert at.session_state[SESSION_KEY].role == "viewer"
     assert "Test County: overview" in at.title[0].value
     assert audit(db, "sign_in")[0][0] == "viewer"
-    assert registered(at) == ["Overview", "Alerts", "Narratives and fact-checks", "Explore posts", "Sources"]
+    assert registered(at) == VIEWER_PAGES
     with pytest.raises(ValueError, match="Could not find a navigation page"):  # not registered: not reachable
         at.switch_page("pages/sql.py")
+
+
+VIEWER_PAGES = ["Overview", "Alerts", "Narratives and fact-checks", "Responses", "Explore posts", "Sources"]
 
 
 def registered(at: AppTest) -> list[str]:
@@ -125,7 +128,7 @@ def registered(at: AppTest) -> list[str]:
                                          ("admin", ["SQL and exports", "Admin"])])
 def test_each_role_gets_its_pages(dash, role, extra):
     at = sign_in(app().run(), role, PASSWORDS[role])
-    assert registered(at)[5:] == extra
+    assert registered(at)[len(VIEWER_PAGES):] == extra
 
 
 def test_analyst_reaches_sql_but_not_admin(dash):

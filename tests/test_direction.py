@@ -25,8 +25,9 @@ def db():
     database.close()
 
 
-def rows(db: Database, sql: str) -> list[tuple]:
-    return db.reader().execute(sql).fetchall()
+def rows(db, sql: str) -> list[tuple]:
+    """Rows of `sql` on a Database, or on an Engine's."""
+    return getattr(db, "db", db).reader().execute(sql).fetchall()
 
 
 def post(post_id: str, direction: str = "public", platform: str = "bluesky", **extra) -> Post:
@@ -116,3 +117,29 @@ def test_tips_and_311_requests_are_addressed_to_the_agency():
                                      b"Is the water safe?\r\n")
     [tip] = imap.to_posts([{"uid": 1, "message": message, "key": b"k" * 32}])
     assert tip.direction == "to_agency" and tip.author_id.startswith("email:")
+
+
+def test_posts_by_the_agency_s_accounts_from_any_source_are_by_agency(tmp_path):
+    import gzip
+    import json
+
+    from fixtures.collectors.fakes import engine
+
+    from collectors.accounts import handles, own_posts
+    from settings import AccountSettings
+
+    accounts = AccountSettings(x="@HarborCountyPH", mastodon="harborhealth@gov.social")
+    assert handles(accounts) == {"x": {"harborcountyph"}, "mastodon": {"harborhealth@gov.social", "harborhealth"}}
+    found = own_posts([post("1", platform="x", author_handle="harborcountyph"), post("2", platform="x"),
+                       post("3", "to_agency", platform="x", author_handle="HarborCountyPH"),
+                       post("4", platform="mastodon", author_handle="harborhealth")], accounts)
+    assert [p.direction for p in found] == ["by_agency", "public", "to_agency", "by_agency"]
+    rows_file = tmp_path / "rows.jsonl.gz"
+    with gzip.open(rows_file, "wt") as f:
+        for ident, handle in (("a", "HarborCountyPH"), ("b", "someone")):
+            f.write(json.dumps({"post_id": ident, "text": "vaccine", "platform": "x", "author_handle": handle,
+                                "created_at": "2026-12-01T09:00:00Z"}) + "\n")
+    e = engine(tmp_path, f'[accounts]\nx = "HarborCountyPH"\n[sources.file]\nkind = "replay"\npath = "{rows_file}"\n')
+    assert e.collect("file").status == "ok"
+    assert rows(e, "SELECT post_id, direction FROM posts ORDER BY 1") == [("a", "by_agency"), ("b", "public")]
+    e.db.close()
