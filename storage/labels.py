@@ -69,7 +69,9 @@ SELECT p.platform, p.post_id, p.created_at, p.text FROM posts p JOIN o USING (pl
 ORDER BY p.created_at DESC
 """
 # How far back to look for unlabelled posts, from the newest post: most are the newest; a backfill reaches further.
-WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=30))
+# A minute first: while posts arrive faster than they are labelled, the newest minute holds a whole pass, and
+# scanning it costs a fraction of scanning the hour (7M posts at 2,000 posts/s).
+WINDOWS = (timedelta(minutes=1), timedelta(hours=1), timedelta(days=1), timedelta(days=30))
 
 
 @dataclass(frozen=True)
