@@ -324,6 +324,34 @@ class IntakeSettings(StrictModel):
     meta_verify_token: SecretRef | None = None
 
 
+class AccountSettings(StrictModel):
+    """The agency's own accounts, per platform ("" for none): their posts are by_agency, what is addressed to them
+    (replies, mentions, quotes) to_agency. The *_account sources read these accounts."""
+
+    bluesky: str = ""  # handle, e.g. harborhealth.bsky.social (also the login of the bluesky_account source)
+    mastodon: str = ""  # acct, e.g. harborhealth@gov.social
+    x: str = ""  # username, without @
+    reddit: str = ""  # username, without u/ (also the login of the reddit_account source)
+
+
+class InboxSettings(StrictModel):
+    """The inbox of what residents send the agency (the Inbox page, storage/inbox_store.py)."""
+
+    sla_minutes: dict[str, float] = Field(default_factory=lambda: {"default": 1440.0})
+    page_size: int = Field(200, gt=0, le=5000)
+
+    @field_validator("sla_minutes")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(minutes <= 0 for minutes in value.values()):
+            raise ValueError("every SLA is a positive number of minutes")
+        return value
+
+    def sla(self, channel: str) -> float:
+        """Minutes within which an item on `channel` should be answered."""
+        return self.sla_minutes.get(channel, self.sla_minutes.get("default", 1440.0))
+
+
 class Settings(StrictModel):
     agency: str = "Harbor County Public Health"
     timezone: str = "UTC"
@@ -338,6 +366,8 @@ class Settings(StrictModel):
     retention: RetentionSettings = RetentionSettings()
     intake: IntakeSettings = IntakeSettings()
     responses: ResponseSettings = ResponseSettings()
+    accounts: AccountSettings = AccountSettings()
+    inbox: InboxSettings = InboxSettings()
     watches: tuple[WatchSettings, ...] = ()
     topics: tuple[TopicSettings, ...] = ()
     sources: dict[str, SourceSettings] = {}
