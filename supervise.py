@@ -76,7 +76,10 @@ def wait_for_free_port(host: str, port: int, setting: str, timeout: float = PORT
 
 
 def _can_listen(host: str, port: int) -> bool:
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror:
+        return True  # an unknown host name: the server itself reports it
     with socket.socket(family, kind, proto) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Tornado and uvicorn do: TIME_WAIT is fine
         try:
