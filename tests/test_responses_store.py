@@ -2,6 +2,7 @@
 library file; through the real storage service's named queries and actions."""
 
 import json
+import os
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -165,3 +166,30 @@ def test_the_demo_library_loads_with_approved_answers_to_both_events(fresh_db):
     assert len(added) >= 4 and {"HCPH-RR-014"} <= {c for e in live for c in e.claim_ids}
     assert any("testing access" in e.topics for e in live)
     assert response_store.ID.match(added[0])
+
+
+def test_the_engine_imports_the_library_file_at_start_and_when_it_changes(fresh_db, tmp_path):
+    import jobs
+    import settings
+
+    path = tmp_path / "library.yaml"
+    path.write_text("entries:\n  - {id: R-1, title: One, status: approved, messages: {en: {x: one}}}\n")
+    s = settings.parse({"classify": {"enabled": False}, "responses": {"library": "library.yaml"}},
+                       tmp_path / "settings.toml")
+    run = {job_id: fn for job_id, fn, _ in jobs.Engine(s, db=fresh_db).jobs()}["responses:library"]
+    run()
+    run()  # unchanged: nothing to do, no run recorded
+    path.write_text(path.read_text() + "  - {id: R-2, title: Two, status: draft, messages: {en: {x: two}}}\n")
+
+
+    os.utime(path, (1, 1))  # a different modification time, whatever the clock's resolution
+    run()
+    runs = fresh_db.reader().execute("SELECT source, status, items FROM runs ORDER BY run_id").fetchall()
+    assert runs == [("responses_library", "ok", 1), ("responses_library", "ok", 1)]
+    path.write_text("entries: [")
+    os.utime(path, (2, 2))
+    run()  # a broken file is a recorded error, not a dead job
+    last = fresh_db.reader().execute("SELECT status, error FROM runs ORDER BY run_id DESC LIMIT 1").fetchone()
+    assert last[0] == "error" and "cannot be read as YAML" in last[1]
+    assert [j for j, _, _ in jobs.Engine(settings.parse({"classify": {"enabled": False}}, tmp_path / "s.toml"),
+                                         db=fresh_db).jobs() if j == "responses:library"] == []
