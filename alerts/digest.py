@@ -1,5 +1,5 @@
-"""The daily digest for leadership: the day's alerts and their status, top narratives and fact-check matches,
-the volume and sentiment trend, response times, and a CSV of the alerts.
+"""The daily digest for leadership: the day's incidents with their alerts beneath, top narratives and fact-check
+matches, the volume and sentiment trend, response times and targets met, and a CSV of the alerts.
 
 It covers the 24 hours up to the digest time (`[digest] time`, local) of a date, and is built only from named
 queries, through a `QueryFn`: the engine's own database, or the storage service when another process holds it.
@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from alerts import digest_incidents as di
 from alerts import explain as ex
 from settings import Settings
 
@@ -28,8 +29,8 @@ TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).par
                                autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True,
                                lstrip_blocks=True)
 CID = "trend-chart@civicradar"
-CSV_COLUMNS = ["alert_id", "kind", "severity", "status", "title", "watch", "topic", "claim_id", "assignee",
-               "first_seen_at", "last_seen_at", "raised_at", "acknowledged_at", "resolved_at",
+CSV_COLUMNS = ["alert_id", "incident_id", "kind", "severity", "status", "title", "watch", "topic", "claim_id",
+               "assignee", "first_seen_at", "last_seen_at", "raised_at", "acknowledged_at", "resolved_at",
                "minutes_to_acknowledge", "minutes_to_resolve", "resolution_note", "response_url", "explanation"]
 
 
@@ -87,11 +88,11 @@ def gather(run: QueryFn, s: Settings, since: datetime, until: datetime) -> dict[
     before = {"since": (since - timedelta(days=1)).isoformat(), "until": since.isoformat()}
     return {
         "alerts": run("alerts", {**span, "limit": 1000}),
-        "team": run("alert_team_response", span),
         "hourly": run("activity_hourly", span),
         "previous": run("activity_hourly", before),
         "claims": run("claim_matches_labelled", {**span, "limit": s.digest.top}),
         "precision": run("detector_precision", {}),
+        **di.gather(run, span),
     }
 
 
@@ -106,68 +107,50 @@ def build(run: QueryFn, s: Settings, day: date) -> Digest:
     subject = f"{s.agency}: daily digest to {ex.day_and_clock(until, s.zone)} — {context['headline']}"
     return Digest(day, since, until, subject, TEMPLATES.get_template("digest.txt").render(**context),
                   TEMPLATES.get_template("digest.html").render(cid=CID, subject=subject, **context),
-                  trend_png(data["hourly"], s.zone, marks), _csv(alerts))
+                  trend_png(data["hourly"], s.zone, marks), _csv(alerts, data["members"]))
 
 
-def _csv(alerts: pd.DataFrame) -> str:
-    return alerts.reindex(columns=CSV_COLUMNS).to_csv(index=False)
+def _csv(alerts: pd.DataFrame, members: pd.DataFrame) -> str:
+    incident = di.incident_of(members)
+    with_incident = alerts.assign(incident_id=[incident.get(int(a)) for a in alerts["alert_id"]]) if len(alerts) \
+        else alerts
+    return with_incident.reindex(columns=CSV_COLUMNS).to_csv(index=False)
 
 
 def summarise(data: dict[str, Any], s: Settings, since: datetime, until: datetime) -> dict[str, Any]:
     """Everything the templates show, as plain values."""
     rows = _alert_rows(data["alerts"], s)
+    placed = set(di.incident_of(data["members"]))
     return {
         "agency": s.agency, "zone": s.timezone, "until": ex.day_and_clock(until, s.zone),
-        "since": ex.day_and_clock(since, s.zone), "headline": _headline(data["alerts"]), "facts": _facts(data, s),
-        "alerts": rows, "narratives": [r for r in rows if r["kind"] == "narrative"][: s.digest.top],
+        "since": ex.day_and_clock(since, s.zone), "headline": _headline(data),
+        "facts": _facts(data, s, until), "incidents": di.rows(data["incidents"], data["members"], s),
+        "loose_alerts": [r for r in rows if r["alert_id"] not in placed],
+        "narratives": [r for r in rows if r["kind"] == "narrative"][: s.digest.top],
         "claim_alerts": [r for r in rows if r["kind"] == "claim_burst"][: s.digest.top],
-        "claims": data["claims"].to_dict("records"), "team": [_team_row(r) for r in data["team"].to_dict("records")],
+        "claims": data["claims"].to_dict("records"), "team": di.team_rows(data["incident_team"]),
         "precision": data["precision"].to_dict("records"),
     }
 
 
-def _headline(alerts: pd.DataFrame) -> str:
-    if not len(alerts):
-        return "no alerts"
-    high = int((alerts["severity"] == "high").sum())
-    still = int(alerts["status"].isin(["new", "acknowledged", "assigned"]).sum())
-    return f"{len(alerts)} alerts ({high} high), {still} still open"
+def _headline(data: dict[str, Any]) -> str:
+    return di.headline(data["incidents"], data["alerts"])
 
 
-def _facts(data: dict[str, Any], s: Settings) -> list[str]:
+def _facts(data: dict[str, Any], s: Settings, until: datetime) -> list[str]:
     """The one-minute summary, in sentences."""
-    hourly, team = data["hourly"], data["team"]
+    hourly = data["hourly"]
     posts, before = int(hourly["posts"].sum()), int(data["previous"]["posts"].sum())
     change = f" ({100 * (posts - before) / before:+.0f} % on the 24 hours before)" if before else ""
     labelled = int(hourly["labelled"].sum())
-    facts = [f"{_headline(data['alerts']).capitalize()}.", f"{posts:,} posts{change}.",
+    facts = [f"{_headline(data).capitalize()}.", f"{posts:,} posts{change}.",
              f"{ex.percent(hourly['negative'].sum() / labelled)} of {labelled:,} labelled posts were negative."
              if labelled else "Sentiment: posts not labelled yet."]
     if posts:
         peak = hourly.loc[hourly["posts"].idxmax()]
         facts.append(f"Busiest hour: from {ex.day_and_clock(peak['hour'], s.zone)}, {int(peak['posts'])} posts.")
-    overall = team[team["severity"] == "all"]
-    if len(overall) and overall.iloc[0]["alerts"]:
-        facts.append(_response_fact(overall.iloc[0]))
-    return facts
-
-
-def _response_fact(overall: pd.Series) -> str:
-    total, acked, resolved = int(overall["alerts"]), int(overall["acknowledged"]), int(overall["resolved"])
-    if not acked:
-        return f"Team response: none of the {total} alerts acknowledged yet."
-    fact = (f"Team response: {acked} of {total} alerts acknowledged, median "
-            f"{_duration(overall['median_minutes_to_acknowledge'])} after they were raised")
-    if resolved:
-        fact += f"; {resolved} resolved, median {_duration(overall['median_minutes_to_resolve'])}"
-    return fact + "."
-
-
-def _duration(minutes: Any) -> str:
-    if minutes is None or pd.isna(minutes):
-        return "n/a"
-    minutes = float(minutes)
-    return f"{minutes:.0f} min" if minutes < 90 else f"{int(minutes // 60)} h {int(minutes % 60):02d} min"
+    fact = di.response_fact(data["incident_team"], di.share(data["incidents"], s, until))
+    return [*facts, fact] if fact else facts
 
 
 def _alert_rows(alerts: pd.DataFrame, s: Settings) -> list[dict[str, Any]]:
@@ -177,13 +160,6 @@ def _alert_rows(alerts: pd.DataFrame, s: Settings) -> list[dict[str, Any]]:
     ordered = alerts.assign(rank=alerts["severity"].map({"high": 0, "medium": 1, "low": 2}))
     ordered = ordered.astype(object).where(ordered.notna(), None)  # missing values print as nothing, not "nan"
     return [{**r, "seen": ex.day_and_clock(r["first_seen_at"], s.zone),
-             "to_ack": _duration(r["minutes_to_acknowledge"]), "to_resolve": _duration(r["minutes_to_resolve"]),
+             "to_ack": di.duration(r["minutes_to_acknowledge"]), "to_resolve": di.duration(r["minutes_to_resolve"]),
              "metrics": json.loads(r["metrics"]) if isinstance(r.get("metrics"), str) else {}}
             for r in ordered.sort_values(["rank", "first_seen_at"]).to_dict("records")]
-
-
-def _team_row(r: dict[str, Any]) -> dict[str, Any]:
-    times = {name: _duration(r[f"{stat}_minutes_to_{what}"]) for name, stat, what in (
-        ("to_ack", "median", "acknowledge"), ("to_ack_p90", "p90", "acknowledge"),
-        ("to_resolve", "median", "resolve"), ("to_resolve_p90", "p90", "resolve"))}
-    return {"severity": r["severity"], "alerts": int(r["alerts"]), "open": int(r["open"]), **times}

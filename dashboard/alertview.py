@@ -14,6 +14,7 @@ from dashboard import charts
 from dashboard.alerting import minutes
 from dashboard.auth import Session
 from dashboard.data import act, flash, query, text
+from dashboard.incidenting import incident_line
 from dashboard.signin import store
 
 BadgeColor = Literal["red", "orange", "green", "gray"]
@@ -40,6 +41,9 @@ def show(alert_id: int, user: Session, wall: bool = False) -> None:
     cols[1].metric("Last seen", f"{alert['last_seen_at']:%d %b %H:%M}")
     cols[2].metric("Time to acknowledge", minutes(alert["minutes_to_acknowledge"]) or "not yet")
     st.markdown(alert["explanation"])
+    part_of = incident_line(alert_id)
+    if part_of:
+        st.info(part_of + " Work the incident: its workflow covers this alert.", icon=":material/crisis_alert:")
     for link in json.loads(text(alert["links"]) or "[]"):
         st.markdown(f"- [{link['title']}]({link['url']})")
     if user.can("work_alerts"):

@@ -12,6 +12,7 @@ from dashboard.signin import gate, sign_out
 # (file, title, icon, capability needed)
 PAGES = [
     ("pages/overview.py", "Overview", ":material/monitoring:", "read"),
+    ("pages/incidents.py", "Incidents", ":material/crisis_alert:", "read"),
     ("pages/alerts.py", "Alerts", ":material/notifications_active:", "read"),
     ("pages/narratives.py", "Narratives and fact-checks", ":material/fact_check:", "read"),
     ("pages/responses.py", "Responses", ":material/campaign:", "read"),

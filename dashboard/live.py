@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import alerting
+from dashboard import alerting, incidenting
 from dashboard.data import client
 from dashboard.guard import loading
 from storage.client import URL_ENV
@@ -22,7 +22,7 @@ BUCKET_MINUTES = {6: 15, 24: 60, 72: 180}
 @dataclass(frozen=True)
 class Live:
     tiles: pd.Series
-    alerts: alerting.Summary | None
+    incidents: incidenting.Summary | None  # open ones, and the last 7 days' response figures
     breakdown: pd.DataFrame  # bucket, series (watch or topic), sentiment, posts
     topics: pd.DataFrame  # rising topics: 3 h against the 24 h before
     claims: pd.DataFrame  # known claims matched in 6 h
@@ -39,8 +39,8 @@ def requests(now: datetime, by: str, hours: int, with_alerts: bool) -> dict[str,
         "claims": ("claim_activity", {"now": now, "hours": 6, "limit": 8}),
     }
     if with_alerts:
-        wanted |= {"alerts_all": ("alert_team_response", {}),
-                   "alerts_week": ("alert_team_response", {"since": now - timedelta(days=7), "until": now}),
+        wanted |= {"incidents_open": ("incidents", {"status": incidenting.OPEN, "limit": 500}),
+                   "incidents_week": ("incident_response_times", {"since": now - timedelta(days=7), "until": now}),
                    "narratives": ("narratives", {"since": now - timedelta(hours=6), "until": now, "limit": 8})}
     return wanted
 
@@ -56,9 +56,10 @@ def _fetch(url: str, wanted: dict[str, tuple[str, dict[str, Any]]]) -> dict[str,
 
 @loading
 def fetch(now: datetime, by: str, hours: int) -> Live:
-    ready = alerting.ready()
+    ready = alerting.ready() and incidenting.ready()
     got = _fetch(os.environ.get(URL_ENV, ""), requests(now, by, hours, ready))
-    return Live(got["tiles"].iloc[0], alerting.summary_of(got["alerts_all"], got["alerts_week"]) if ready else None,
+    return Live(got["tiles"].iloc[0],
+                incidenting.summary_of(got["incidents_open"], got["incidents_week"]) if ready else None,
                 got["breakdown"].rename(columns={by: "series"}), got["topics"], got["claims"],
                 alerting.readable(got["narratives"]) if ready else None)
 
@@ -66,7 +67,7 @@ def fetch(now: datetime, by: str, hours: int) -> Live:
 def tiles(live: Live) -> None:
     row = live.tiles
     posts, usual = int(row["posts_last_hour"]), row["usual_last_hour"]
-    cols = st.columns(5)
+    cols = st.columns(6)
     change = None if pd.isna(usual) else f"{posts - usual:+.0f} vs usual ({usual:.0f})"
     cols[0].metric("Posts in the last hour", f"{posts:,}", change, delta_color="off",
                    help=f"Usual: the mean of the same hour on the previous {int(row['usual_days'])} day(s) with data.")
@@ -76,12 +77,18 @@ def tiles(live: Live) -> None:
     cols[2].metric("Negative share (last hour)", "—" if pd.isna(hour) else f"{hour:.0%}",
                    None if pd.isna(hour) or pd.isna(day) else f"{(hour - day) * 100:+.0f} pts vs 24 h",
                    delta_color="inverse", help=f"Of {int(row['labelled_hour'])} labelled posts in the last hour.")
-    summary = live.alerts
+    summary = live.incidents
     if summary is None:
-        cols[3].metric("Open alerts", "—", help="Alerts are not available from this engine yet.")
-        cols[4].metric("Median time to acknowledge", "—", help="Alerts are not available from this engine yet.")
+        for col, label in zip(cols[3:], ("Open incidents", "Median time to acknowledge", "Within target"), strict=True):
+            col.metric(label, "—", help="Incidents are not available from this engine yet.")
         return
-    cols[3].metric("Open alerts", summary.open, f"{summary.high} high" if summary.high else None,
-                   delta_color="inverse" if summary.high else "off")
+    late = [f"{summary.high} high" if summary.high else "", f"{summary.overdue} overdue" if summary.overdue else ""]
+    cols[3].metric("Open incidents", summary.open, " · ".join(w for w in late if w) or None,
+                   delta_color="inverse" if summary.high or summary.overdue else "off",
+                   help="Each incident groups the alerts of one situation.")
     cols[4].metric("Median time to acknowledge", summary.median_ack or "—",
-                   help="Over alerts acknowledged in the last 7 days.")
+                   help="Over incidents of the last 7 days, from opening to the first action by staff.")
+    share = summary.within.overall
+    cols[5].metric("Within target", "—" if share is None else f"{share:.0%}",
+                   help=f"Incidents of the last 7 days, {summary.within.text()} (targets in settings.toml "
+                        "[incidents.targets]).")

@@ -8,7 +8,7 @@ in incidents and queues the incidents' notifications in one transaction. Staff a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -34,13 +34,15 @@ def membership(con: duckdb.DuckDBPyConnection, alert_id: int) -> tuple[int, int]
 
 
 def evidence_watches(con: duckdb.DuckDBPyConnection, f: Finding) -> list[list[str]]:
-    """The watches of each of a finding's evidence posts that is stored (their times bound the scan)."""
+    """The watches of each of a finding's evidence posts that is stored (their times, give or take a day, bound the
+    scan to a few row groups)."""
     times = [e.created_at for e in f.evidence if e.created_at is not None]
     if not times:
         return []
     keys = [e.platform + KEY_SEPARATOR + e.post_id for e in f.evidence]
     found = con.execute("SELECT watches FROM posts WHERE created_at BETWEEN ? AND ? "
-                        "AND list_contains(?, platform || chr(0) || post_id)", [min(times), max(times), keys])
+                        "AND list_contains(?, platform || chr(0) || post_id)",
+                        [min(times) - timedelta(days=1), max(times) + timedelta(days=1), keys])
     return [list(r[0]) for r in found.fetchall()]
 
 

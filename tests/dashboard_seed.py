@@ -73,6 +73,8 @@ def seed_alerts(db: Database) -> None:
     """A high volume spike on 'vaccines' and a medium emerging narrative, both new, through the alerts store."""
     from datetime import timedelta
 
+    import settings
+    from alerts import incidents
     from alerts.model import Evidence, Finding
     from storage import alert_store
     from storage.db import utcnow
@@ -87,7 +89,11 @@ def seed_alerts(db: Database) -> None:
                     metrics={"posts": 12, "accounts": 9, "growth": 4.2, "platforms": {"x": 8, "bluesky": 4},
                              "top_phrase": "salt water"},
                     evidence=(Evidence("bluesky", "140", NOW - timedelta(minutes=60), "post number 140"),))
-    db.write(lambda con: [alert_store.record(con, f, timedelta(hours=1), utcnow()) for f in (spike, story)])
+    def record(con):  # as a detection pass does: alerts, then their incident (the narrative's posts are on vaccines)
+        recorded = [alert_store.record(con, f, timedelta(hours=1), utcnow()) for f in (spike, story)]
+        incidents.place(con, recorded, settings.Settings(), utcnow())
+
+    db.write(record)
 
 
 @pytest.fixture(name="dash")

@@ -201,3 +201,38 @@ def test_repeats_update_one_alert_per_situation(demo):
     history = db.reader().execute("SELECT event, severity FROM alert_events WHERE alert_id = ? ORDER BY changed_at",
                                   [int(claim["alert_id"])]).fetchall()
     assert history[0] == ("raised", "medium") and ("escalated", "high") in history
+
+
+def incidents(db: Database) -> pd.DataFrame:
+    return db.reader().sql("SELECT i.*, list(m.alert_id ORDER BY m.alert_id) AS alert_ids FROM incidents i "
+                           "JOIN incident_alerts m USING (incident_id) GROUP BY ALL ORDER BY incident_id").df()
+
+
+def event_alerts(db: Database, span: tuple[float, float]) -> set[int]:
+    found = alerts(db)
+    return {int(a) for a, t in zip(found["alert_id"], found["first_seen_at"], strict=True)
+            if span[0] <= hours(t) <= span[1] + 1}
+
+
+def test_the_rumour_burst_and_the_complaint_spike_each_become_exactly_one_incident(demo):
+    db, _, _, _ = demo
+    found = incidents(db)
+    for span in (RUMOUR, COMPLAINT):
+        during = found[[span[0] <= hours(t) <= span[1] + 1 for t in found["first_seen_at"]]]
+        assert len(during) == 1, (span, found[["incident_id", "headline", "first_seen_at"]])
+        assert set(during["alert_ids"].iloc[0]) == event_alerts(db, span)  # every alert of the event, no other
+        assert during["severity"].iloc[0] == "high" and during["status"].iloc[0] == "new"
+    rumour = found[[RUMOUR[0] <= hours(t) <= RUMOUR[1] + 1 for t in found["first_seen_at"]]].iloc[0]
+    assert "HCPH-RR-014" in rumour["headline"] and len(rumour["alert_ids"]) >= 5
+    reasons = db.reader().execute("SELECT DISTINCT reason FROM incident_alerts").fetchall()
+    assert {r for (r,) in reasons} >= {"opened", "shared_evidence"}
+
+
+def test_quiet_hours_raise_no_high_incident(demo):
+    db, s, _, _ = demo
+    tail = max(r.window_minutes for r in (s.alerts.volume, s.alerts.claims, s.alerts.narrative)) / 60 + 0.25
+    high = db.reader().sql("SELECT seen_at FROM incident_events WHERE severity = 'high' AND actor = 'detector'").df()
+    assert len(high) >= 2
+    assert all(any(lo <= hours(t) <= hi + tail for lo, hi in (RUMOUR, COMPLAINT)) for t in high["seen_at"])
+    opened = db.reader().execute("SELECT count(*) FROM incident_events WHERE event = 'opened'").fetchall()[0][0]
+    assert opened == len(incidents(db))

@@ -15,7 +15,7 @@ from alerts import digest, engine, notify
 from alerts.detect import run_pass
 from collectors.base import Batch, Post
 from helpers import free_port
-from storage import alert_actions
+from storage import incident_actions
 from storage.db import Database
 from storage.service import Service, create_app
 
@@ -49,10 +49,11 @@ def day_db(tmp_path):
     while now <= SPIKE + timedelta(hours=2):
         run_pass(db, s, now, lambda: SPIKE)
         now += timedelta(minutes=15)
-    alert_id = db.reader().execute("SELECT min(alert_id) FROM alerts").fetchall()[0][0]
-    db.write(lambda con: alert_actions.transition(con, "ann", alert_id, "acknowledged", SPIKE + timedelta(minutes=12)))
-    db.write(lambda con: alert_actions.transition(con, "ann", alert_id, "resolved", SPIKE + timedelta(minutes=95),
-                                                  note="Posted the real numbers", response_url="https://c.example/1"))
+    incident_id = db.reader().execute("SELECT min(incident_id) FROM incidents").fetchall()[0][0]
+    db.write(lambda con: incident_actions.transition(con, "ann", incident_id, "acknowledged",
+                                                     SPIKE + timedelta(minutes=12)))
+    db.write(lambda con: incident_actions.transition(con, "ann", incident_id, "resolved",
+                                                     SPIKE + timedelta(minutes=95), note="Posted the real numbers"))
     yield db, s
     db.close()
 
@@ -61,19 +62,26 @@ def test_digest_explains_the_day(day_db):
     db, s = day_db
     built = digest.build(engine.database_queries(db), s, DAY)
     assert (built.since, built.until) == (datetime(2026, 11, 2, 14, 0), datetime(2026, 11, 3, 14, 0))
-    assert built.subject == ("Harbor County Public Health: daily digest to Tue 3 Nov, 8:00 am — 3 alerts (2 high), "
-                             "2 still open")
+    assert built.subject == ("Harbor County Public Health: daily digest to Tue 3 Nov, 8:00 am — 1 incident (1 high), "
+                             "0 still open; 3 alerts")
     text = built.text
     assert "24 hours from Mon 2 Nov, 8:00 am to Tue 3 Nov, 8:00 am (America/Chicago)" in text
-    assert "- 3 alerts (2 high), 2 still open." in text and "posts (" in text
-    assert "Team response: 1 of 3 alerts acknowledged, median 12 min after they were raised; 1 resolved, median " \
-           "1 h 35 min." in text
+    assert "- 1 incident (1 high), 0 still open; 3 alerts." in text and "posts (" in text
+    assert "Team response: 1 of 1 incidents acknowledged, median 12 min after they opened; 1 resolved, median " \
+           "1 h 35 min. Targets: acknowledged within target: 100% (1 of 1); first response within target: 0% " \
+           "(0 of 1)." in text  # high: acknowledge in 15 min, respond in 2 h (none recorded)
+    incident = text.split("INCIDENTS")[1].split("TOP NARRATIVES")[0]
+    assert incident.startswith("\n[HIGH] Incident #1 Mon 2 Nov, 3:35 pm - Possible coordinated posting")
+    assert [line.split("]")[0] for line in incident.splitlines() if line.startswith("    - alert")] == [
+        "    - alert #1 Mon 2 Nov, 3:35 pm [high", "    - alert #2 Mon 2 Nov, 3:40 pm [high",
+        "    - alert #3 Mon 2 Nov, 3:40 pm [medium"]  # the alerts beneath their incident
     assert "25 different accounts posted the same text" in text and "Resolution: Posted the real numbers" in text
     assert "Emerging narrative" in text.split("TOP NARRATIVES")[1] and "coordination: 100 % of 1 judged" in text
     assert 'src="cid:trend-chart@civicradar"' in built.html and "&lt;" not in built.subject
     assert built.chart.startswith(b"\x89PNG") and "data:image/png;base64," in built.preview_html()
     rows = list(csv.DictReader(io.StringIO(built.csv)))
     assert len(rows) == 3 and {r["kind"] for r in rows} == {"coordination", "narrative", "volume_spike"}
+    assert {r["incident_id"] for r in rows} == {"1"}
     assert "28 posts in the hour to Mon 2 Nov, 4:30 pm, 5.6x the usual 3 for 4:30 pm (the same hour the day before; " \
            "a quiet series, counted as at least 5)" in text
     assert rows[0]["minutes_to_acknowledge"] in ("12.0", "")
@@ -130,7 +138,7 @@ def test_cli_previews_from_the_file_when_no_engine_runs(day_db, tmp_path, capsys
                       "--to", str(out)])
     printed = capsys.readouterr().out
     assert code == 0 and "(engine not running; read" in printed and "IN ONE MINUTE" in printed
-    assert "3 alerts (2 high), 2 still open" in printed
+    assert "1 incident (1 high), 0 still open; 3 alerts" in printed
     assert "data:image/png;base64," in out.read_text() and out.with_suffix(".csv").exists()
 
 

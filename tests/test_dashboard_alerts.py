@@ -1,5 +1,6 @@
 """The Alerts page and the alert parts of other pages, on alerts stored through the alerts area's own store."""
 
+import streamlit as st
 from dashboard_seed import audit, dash_fixture, page, texts  # noqa: F401
 
 
@@ -71,14 +72,18 @@ def test_analysts_read_but_do_not_work_alerts(dash):
     assert not at.exception and not [b for b in at.button if b.label == "Acknowledge"]
 
 
-def test_overview_counts_open_alerts_and_shows_narratives(dash):
+def test_overview_counts_open_incidents_and_shows_narratives(dash):
     client, _ = dash
-    client.action("alert_acknowledge", "comms", alert_id=2)
+    at = page("overview", "viewer").run()
+    metrics = {m.label: m for m in at.metric}
+    assert metrics["Open incidents"].value == "1" and "1 high" in metrics["Open incidents"].delta  # both alerts
+    assert metrics["Median time to acknowledge"].value == "—" and metrics["Within target"].value == "—"
+    client.action("incident_acknowledge", "comms", incident_id=1)
+    st.cache_data.clear()  # the page caches its queries for 30 s
     at = page("overview", "viewer").run()
     assert not at.exception
     metrics = {m.label: m for m in at.metric}
-    assert metrics["Open alerts"].value == "2" and "1 high" in metrics["Open alerts"].delta
-    assert metrics["Median time to acknowledge"].value == "0 min"
+    assert metrics["Median time to acknowledge"].value == "0 min" and metrics["Within target"].value == "100%"
     assert 'Emerging narrative: "salt water" (12 posts)' in list(at.dataframe[0].value["title"])
 
 

@@ -15,7 +15,7 @@ def test_overview_tiles_charts_and_rising_topics(dash):
     # 5-minute resolution: the buckets from NOW - 55 min (posts every 10 min: NOW - 50 ... NOW - 10)
     assert metrics["Posts in the last hour"].value == "5"
     assert metrics["Negative share (last hour)"].value == "20%"  # 1 of 5 (sentiments cycle)
-    assert {"Open alerts", "Median time to acknowledge", "Change vs usual"} <= set(metrics)
+    assert {"Open incidents", "Median time to acknowledge", "Within target", "Change vs usual"} <= set(metrics)
     assert len(at.get("vega_lite_chart")) == 4  # volume, sentiment, mood heatmap, rising topics
     claims = frame_with(at, "claim_id")
     assert list(claims["claim_id"]) == ["REG-1"]
