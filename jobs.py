@@ -28,6 +28,7 @@ from classifiers.errors import ClassifierError
 from collectors import registry
 from collectors.accounts import own_posts
 from collectors.base import Batch, Collector, CollectorError, Watch, WatchMatcher
+from collectors.intake import contact_hash
 from collectors.replay import ReplayCollector
 from dashboard import users_cli
 from dashboard.auth import AuthError
@@ -356,7 +357,11 @@ def cmd_intake(s: Settings, args: argparse.Namespace) -> int:
 
 def cmd_forget(s: Settings, args: argparse.Namespace) -> int:
     """A person's request to be forgotten: through the running engine, or straight into the file."""
-    params = {"author_id": args.author, "platform": args.platform}
+    author = args.author or contact_hash(s.local_secret("pseudonym.key").encode(), args.contact or "")
+    if author is None:
+        print(f"{args.contact!r} is neither an e-mail address nor a phone number", file=sys.stderr)
+        return 2
+    params = {"author_id": author, "platform": args.platform}
     actor = f"cli:{os.environ.get('USER', 'unknown')}"
     try:
         result = StorageClient(service_url(s), service_token(s), timeout=30).action("forget_author", actor, **params)
@@ -403,7 +408,10 @@ def parser() -> argparse.ArgumentParser:
             cmd.add_argument("--date", type=date.fromisoformat, help="the digest's date, YYYY-MM-DD (local)")
             cmd.add_argument("--to", type=Path, help="write the HTML (and a CSV beside it) to this file")
         if name == "forget":
-            cmd.add_argument("--author", required=True, help="the author's platform id (posts.author_id)")
+            who = cmd.add_mutually_exclusive_group(required=True)
+            who.add_argument("--author", help="the author's platform id (posts.author_id)")
+            who.add_argument("--contact", help="an e-mail address or phone number a resident wrote from (stored only "
+                                               "as a keyed hash: e-mail tips, web form, SMS)")
             cmd.add_argument("--platform", help="only on this platform (default: every platform)")
         if name == "users":
             users_cli.add_arguments(cmd)

@@ -152,5 +152,6 @@ AREA_MODULES: list[str] = [  # e.g. "storage.alert_queries"; add one line per ar
     "storage.alert_queries",
     "storage.incident_queries",
     "storage.response_queries",
+    "storage.inbox_queries",
 ]
 _register_area_queries()

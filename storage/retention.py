@@ -50,6 +50,8 @@ def pseudonymise_older_than(db: Database, cutoff: datetime, key: bytes) -> int:
         try:
             row = one(con, "UPDATE posts SET author_id = m.new, author_handle = NULL, url = NULL, raw = NULL "
                            "FROM pseudonyms m WHERE posts.author_id = m.old AND posts.created_at < ?", [cutoff])
+            con.execute("UPDATE inbox_items SET author_id = m.new, author_handle = NULL, url = NULL FROM pseudonyms m "
+                        "WHERE inbox_items.author_id = m.old AND inbox_items.received_at < ?", [cutoff])
         finally:
             con.unregister("pseudonyms")
         return int(row[0]) if row else 0
