@@ -7,6 +7,7 @@ not registered cannot be reached by URL either. `?wall=1` sizes charts and type 
 import streamlit as st
 
 from dashboard.guard import page_errors
+from dashboard.phone import style
 from dashboard.signin import gate, sign_out
 
 # (file, title, icon, capability needed)
@@ -25,6 +26,7 @@ PAGES = [
 wall = st.query_params.get("wall") == "1"
 st.set_page_config(page_title="CivicRadar", page_icon=":material/radar:", layout="wide",
                    initial_sidebar_state="collapsed" if wall else "auto")
+style()  # phones: see dashboard/phone.py
 user = gate()
 allowed = [(f, title, icon) for f, title, icon, capability in PAGES if user.can(capability)]
 navigation = st.navigation([st.Page(f, title=title, icon=icon, default=i == 0)

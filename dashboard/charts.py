@@ -13,8 +13,12 @@ SERIES = ["#30638e", "#edae49", "#00798c", "#8d6a9f", "#7a9cc6", "#b07d48", "#00
 
 def sentiment_color(title: str | None = None) -> alt.Color:
     scale = alt.Scale(domain=list(SENTIMENT), range=list(SENTIMENT.values()))
-    return alt.Color("sentiment:N", scale=scale, sort=list(SENTIMENT),
-                     legend=alt.Legend(orient="bottom", title=title))
+    return alt.Color("sentiment:N", scale=scale, sort=list(SENTIMENT), legend=bottom_legend(title))
+
+
+def bottom_legend(title: str | None = None) -> alt.Legend:
+    """Under the chart, two entries a row: four or more in one row ran past a phone's screen and were cut off."""
+    return alt.Legend(orient="bottom", title=title, columns=2, labelLimit=110)
 
 
 def styled(chart: alt.Chart | alt.LayerChart, wall: bool = False) -> alt.Chart | alt.LayerChart:
@@ -39,8 +43,7 @@ def volume(frame: pd.DataFrame, series: str, height: int = 300) -> alt.Chart:
     return (alt.Chart(data).mark_area(opacity=0.9, interpolate="monotone")
             .encode(x=alt.X("bucket:T", title=None),
                     y=alt.Y("posts:Q", stack=True, title="posts"),
-                    color=alt.Color(f"{series}:N", scale=alt.Scale(range=SERIES),
-                                    legend=alt.Legend(orient="bottom", title=None)),
+                    color=alt.Color(f"{series}:N", scale=alt.Scale(range=SERIES), legend=bottom_legend()),
                     tooltip=[alt.Tooltip("bucket:T", title="from"), f"{series}:N", "posts:Q"])
             .properties(height=height))
 
@@ -84,7 +87,7 @@ def growth_bars(frame: pd.DataFrame, label: str, height: int = 260) -> alt.Chart
 
 
 def bars(frame: pd.DataFrame, x: str, y: str, color: str | None = None, height: int = 220) -> alt.Chart:
-    enc = {"color": alt.Color(f"{color}:N", legend=alt.Legend(orient="bottom", title=None))} if color else {}
+    enc = {"color": alt.Color(f"{color}:N", legend=bottom_legend())} if color else {}
     return (alt.Chart(frame).mark_bar(cornerRadiusEnd=3, color=SERIES[0])
             .encode(x=alt.X(f"{x}:Q"), y=alt.Y(f"{y}:N", sort="-x", title=None), tooltip=list(frame.columns), **enc)
             .properties(height=height))

@@ -22,7 +22,8 @@ def live_view() -> None:
     moment, simulated = now()
     st.caption(clock_caption(moment, simulated))
     data = live.fetch(moment, by, hours)
-    live.tiles(data)
+    with st.container(key="tiles"):  # two tiles a row on a phone (dashboard/phone.py)
+        live.tiles(data)
     frame = data.breakdown
     if frame.empty:
         st.info("No posts in this window yet. Sources run on their schedules; see the Sources page.")
@@ -51,6 +52,7 @@ def live_view() -> None:
     if data.claims.empty:
         right.info("No post matched a known claim in the last 6 hours.")
     else:
+        right.caption("Known claims matched")  # room for the table's toolbar, always shown on a touch screen
         right.dataframe(data.claims[["claim_id", "claim", "rating", "recent_posts", "growth", "platforms"]],
                         hide_index=True, width="stretch",
                         column_config={"growth": st.column_config.NumberColumn(format="%.1f×")})
