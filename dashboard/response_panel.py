@@ -12,15 +12,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from dashboard.data import act, available, flash, query, session, settings
-from responses import fill, limits, rank
+from responses import fill, limits, rank, suggest
 from responses.model import Entry, IncidentContext, Suggestion, entries_from_rows
 from responses.similarity import best_available
-
-MAX_POSTS = 60  # evidence posts compared with the library (the newest ones; enough for a stable share)
+from storage.actions import ACTIONS
 
 
 @st.cache_resource(show_spinner="Loading the sentence encoder ...")
@@ -33,18 +31,6 @@ def _ranked(rows: list[dict[str, Any]], context: IncidentContext, min_similarity
             ) -> list[Suggestion]:
     similarity, _ = _similarity()
     return rank.rank(entries_from_rows(rows), context, min_similarity, limit, similarity)
-
-
-def _list(value: Any) -> tuple[str, ...]:
-    return tuple(str(v) for v in value) if value is not None and not isinstance(value, float) else ()
-
-
-def context_of(detail: pd.Series) -> IncidentContext:
-    """What ranking needs from the incidents area's `incident_detail` row."""
-    evidence = _list(detail.get("evidence_texts"))[-MAX_POSTS:]
-    places = [p for w in settings().watches for p in w.places]
-    return IncidentContext(_list(detail.get("claim_ids")), _list(detail.get("topics")), _list(detail.get("watches")),
-                           evidence, fill.place_for(evidence, places, settings().responses.default_place))
 
 
 def suggestions(context: IncidentContext) -> list[Suggestion]:
@@ -63,7 +49,7 @@ def show_suggestions(incident_id: int, context: IncidentContext | None = None) -
         if detail.empty:
             st.info(f"No incident #{incident_id}.")
             return
-        context = context_of(detail.iloc[0])
+        context = suggest.context_of(detail.iloc[0].to_dict(), settings())
     found = suggestions(context)
     _, method = _similarity()
     if not found:
@@ -100,7 +86,7 @@ def _one(incident_id: int, suggestion: Suggestion, context: IncidentContext) -> 
 
 def _record(incident_id: int, entry: Entry, channels: list[str]) -> None:
     user = session()
-    if not user.can("work_alerts"):
+    if not user.can("work_alerts") or "incident_record_response" not in ACTIONS:
         return
     with st.form(f"rsp-posted:{incident_id}:{entry.response_id}", clear_on_submit=True):
         st.markdown("**Record as posted**")

@@ -8,7 +8,7 @@
 3. A topic or watch in common adds a little (TOPIC_BONUS each, at most two) and breaks ties.
 
 An entry fits when it is linked to one of the incident's claims, or when its similarity reaches `min_similarity`
-(or is above zero with a topic or watch in common). Retired entries and drafts never reach this module: it is
+(or half of it, with a topic or watch in common). Retired entries and drafts never reach this module: it is
 given approved versions only.
 """
 
@@ -70,7 +70,7 @@ def rank(entries: Sequence[Entry], context: IncidentContext, min_similarity: flo
     for entry, share in zip(entries, shares, strict=True):
         linked = tuple(c for c in entry.claim_ids if c in claims)
         shared = tuple(sorted((set(entry.topics) | set(entry.watches)) & labels))
-        if linked or share >= min_similarity or (shared and share > 0):
+        if linked or share >= min_similarity or (shared and share >= min_similarity / 2):
             found.append(Suggestion(entry, linked, round(float(share), 3), shared))
     found.sort(key=_order)
     return found[:limit]

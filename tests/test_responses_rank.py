@@ -70,10 +70,11 @@ def test_entries_that_do_not_fit_are_left_out():
     assert nothing == []
 
 
-def test_a_shared_topic_lets_a_weaker_match_in_but_not_a_non_match():
+def test_a_shared_topic_lets_a_weaker_match_in_but_not_a_stray_one():
     context = IncidentContext(topics=("testing access",), evidence_texts=POSTS)
-    found = rank.rank([SITE, FREE], context, min_similarity=0.5, similarity=fixed({"R-SITE": 0.1}))
-    assert [s.entry.response_id for s in found] == ["R-SITE"]
+    found = rank.rank([SITE, FREE, FIVE_G], context, min_similarity=0.5,
+                      similarity=fixed({"R-SITE": 0.3, "R-FREE": 0.1, "R-5G": 0.3}))
+    assert [s.entry.response_id for s in found] == ["R-SITE"]  # R-FREE: too few posts; R-5G: no shared topic
 
 
 def test_bm25_scores_the_matching_entry_highest():
