@@ -181,3 +181,13 @@ def test_the_panel_says_so_when_nothing_fits(dash, tmp_path):
     at.session_state[SESSION_KEY] = Session("viewer", "Viewer", "viewer", time.time() + 600)
     at.run()
     assert not at.exception and "No approved response fits this incident yet" in texts(at)
+
+
+def test_the_page_explains_an_unreachable_engine(dash, monkeypatch):
+    from helpers import free_port
+    from storage.client import TOKEN_ENV, URL_ENV
+
+    monkeypatch.setenv(URL_ENV, f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv(TOKEN_ENV, "x")
+    at = page("responses", "comms").run()
+    assert not at.exception and "not reachable" in at.warning[0].value
