@@ -379,6 +379,12 @@ def cmd_forget(s: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(s: Settings, args: argparse.Namespace) -> int:
+    from classifiers import retrain  # scikit-learn and the models load only for this command
+
+    return retrain.command(s, args)
+
+
 COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] = {
     "run": (cmd_engine, "start the engine and the dashboard (the embedded default)"),
     "engine": (cmd_engine, "start the engine alone (collectors, jobs, storage service)"),
@@ -389,6 +395,7 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "forget": (cmd_forget, "remove every post of one author (a request to be forgotten)"),
     "intake": (cmd_intake, "the public intake on its own port: tip form, SMS and Meta webhooks"),
     "users": (users_cli.run, "dashboard users: list, add, role, disable, enable, reset-password, remove"),
+    "train": (cmd_train, "refit the sentiment head on staff corrections (--from-feedback); engine stopped"),
 }
 
 
@@ -398,6 +405,8 @@ def parser() -> argparse.ArgumentParser:
                    help="settings file (default: ./settings.toml or $CIVICRADAR_SETTINGS)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True)
+    from classifiers.cli import add_commands, train_options
+
     for name, (fn, help_text) in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text)
         cmd.set_defaults(func=lambda a, fn=fn: fn(settings_module.load(a.settings), a))
@@ -415,8 +424,8 @@ def parser() -> argparse.ArgumentParser:
             cmd.add_argument("--platform", help="only on this platform (default: every platform)")
         if name == "users":
             users_cli.add_arguments(cmd)
-    from classifiers.cli import add_commands
-
+        if name == "train":
+            train_options(cmd)
     add_commands(sub)  # classify, match-claims, evaluate
     return p
 

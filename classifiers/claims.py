@@ -164,17 +164,26 @@ def match(
         return out
     rows = np.arange(len(queries))
     if gated:
-        gate = max(settings.gate, LABEL_GATE)
-        rows = np.flatnonzero((embeddings @ index.embeddings.T).max(axis=1) >= gate)
+        rows = np.flatnonzero(gate_passes(index, settings, embeddings))
     if not len(rows):
         return out
     cands, first = index.candidates([queries[r] for r in rows], embeddings[rows], k)
     ce = rerank(reranker, [queries[r] for r in rows], [[index.texts[c] for c in row] for row in cands])
     for j, r in enumerate(rows):
-        ranking = ce[j] + settings.fusion[1] / settings.fusion[0] * first[j]
-        prob = 1.0 / (1.0 + np.exp(-(settings.platt[0] * ce[j] + settings.platt[1])))
-        out[r] = [Match(int(cands[j][o]), round(float(prob[o]), 4)) for o in np.argsort(-ranking)]
+        out[r] = fuse(settings, cands[j], first[j], ce[j])
     return out
+
+
+def fuse(settings: Reranking, cands: np.ndarray, first: np.ndarray, ce: np.ndarray) -> list[Match]:
+    """One query's candidates ranked by cross-encoder logit + weighted first-stage score, with probabilities."""
+    ranking = ce + settings.fusion[1] / settings.fusion[0] * first
+    prob = 1.0 / (1.0 + np.exp(-(settings.platt[0] * ce + settings.platt[1])))
+    return [Match(int(cands[o]), round(float(prob[o]), 4)) for o in np.argsort(-ranking)]
+
+
+def gate_passes(index: ClaimIndex, settings: Reranking, embeddings: np.ndarray) -> np.ndarray:
+    """Rows the labelling path re-ranks: some claim at cosine >= max(fitted gate, LABEL_GATE)."""
+    return (embeddings @ index.embeddings.T).max(axis=1) >= max(settings.gate, LABEL_GATE)
 
 
 def join_fields(values: Sequence[str | None]) -> str:

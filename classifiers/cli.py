@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -36,7 +37,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     claims.set_defaults(func=run_match_claims)
 
     evaluate = subparsers.add_parser("evaluate", help="print the metrics of one task on a labelled CSV file")
-    evaluate.add_argument("--task", required=True, choices=["sentiment", "misinfo", "claims", "topic"])
+    evaluate.add_argument("--task", required=True, choices=["sentiment", "misinfo", "flagged", "claims", "topic"],
+                          help="flagged: share of posts flagged as likely misinformation (no gold column)")
     evaluate.add_argument("--input", type=Path, required=True)
     evaluate.add_argument("--text-column", default="text")
     evaluate.add_argument("--label-column", help="gold column (default: label, vclaim_ids or target)")
@@ -44,6 +46,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     claim_options(evaluate, required=False)
     evaluate.add_argument("--models-dir", type=Path)
     evaluate.set_defaults(func=run_evaluate)
+
+
+def train_options(parser: argparse.ArgumentParser) -> None:
+    """``civicradar train`` (classifiers/retrain.py)."""
+    parser.add_argument("--from-feedback", action="store_true",
+                        help="refit the sentiment head on staff corrections plus public train data")
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get("CIVICRADAR_DATA", "../shared/data")),
+                        help="folder with tweeteval_sentiment/train.csv and val.csv (default: ../shared/data)")
+    parser.add_argument("--dry-run", action="store_true", help="print the figures, install nothing")
 
 
 def io_options(parser: argparse.ArgumentParser) -> None:
@@ -119,12 +130,15 @@ def run_match_claims(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     frame = read_csv(args.input)
     gold = args.label_column or {"claims": "vclaim_ids", "topic": "target"}.get(args.task, "label")
+    if args.task == "flagged":
+        frame[gold] = ""
     need_columns(frame, [args.text_column, gold], args.input)
     topics = load_topics(args.settings) if args.settings else list(ev.STANCE_TOPICS)
     labeller = Labeller(topics if args.task == "topic" else (), claims_of(args), args.models_dir)
     if args.task == "claims" and not args.claims:
         raise ClassifierError("--task claims needs --claims")
-    task = {"sentiment": ev.sentiment, "misinfo": ev.misinfo, "claims": ev.claims, "topic": ev.topics}[args.task]
+    task = {"sentiment": ev.sentiment, "misinfo": ev.misinfo, "flagged": ev.flagged, "claims": ev.claims,
+            "topic": ev.topics}[args.task]
     metrics = task(labeller, frame[args.text_column].tolist(), frame[gold])
     print(json.dumps({"task": args.task, "input": str(args.input), "models": labeller.models,
                       **{k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}}, indent=2))

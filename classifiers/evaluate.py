@@ -9,10 +9,11 @@ import pandas as pd
 from sklearn.metrics import f1_score, recall_score
 
 from . import Labeller, Topic
-from .claims import match
+from .claims import LABEL_K, fuse, gate_passes, match, rerank
 from .sentiment import LABELS
 
 UNSCORED = "unscored"
+MATCH = 0.5  # the match probability the dashboard and the claim-burst alerts count as a match
 
 # TweetEval stance targets as agency topics, one sentence each (written once, before any scoring).
 STANCE_TOPICS = (
@@ -35,12 +36,21 @@ def sentiment(labeller: Labeller, texts: list[str], gold: pd.Series) -> dict[str
     return {
         "macro_recall": recall_score(truth, pred, labels=list(LABELS), average="macro", zero_division=0),
         "accuracy": float(np.mean([t == p for t, p in zip(truth, pred, strict=True)])),
+        **shares(truth, pred, list(LABELS)),
         "unscored": pred.count(UNSCORED),
         "n": len(truth),
     }
 
 
+# LIAR's six PolitiFact ratings: the two false ones against the two true ones; half-true and barely-true are left out.
+LIAR = {"pants-fire": "fake", "false": "fake", "true": "real", "mostly-true": "real"}
+
+
 def misinfo(labeller: Labeller, texts: list[str], gold: pd.Series) -> dict[str, float]:
+    """Gold: real / fake (or 0 / 1), or LIAR's ratings (see LIAR)."""
+    if gold.isin([*LIAR, "half-true", "barely-true"]).all():
+        keep = gold.isin(list(LIAR)).to_numpy()
+        texts, gold = [t for t, k in zip(texts, keep, strict=True) if k], gold[keep].map(LIAR)
     truth = label_names(gold, ("real", "fake"))
     labels = labeller.label(texts)
     pred = [UNSCORED if lab.misinfo_score is None else ("fake" if lab.misinfo_score >= 0.5 else "real")
@@ -53,7 +63,27 @@ def misinfo(labeller: Labeller, texts: list[str], gold: pd.Series) -> dict[str, 
         ok = ~np.isnan(scores)
         out["auc"] = roc_auc_score(np.array(truth)[ok] == "fake", scores[ok])
     flagged = np.nan_to_num(scores) >= 0.5
-    return out | {"flagged_rate": float(flagged.mean()), "unscored": pred.count(UNSCORED), "n": len(truth)}
+    return out | shares(truth, pred, ["real", "fake"]) | {"flagged_rate": float(flagged.mean()),
+                                                         "unscored": pred.count(UNSCORED), "n": len(truth)}
+
+
+def shares(truth: Sequence[str], pred: Sequence[str], names: list[str]) -> dict[str, object]:
+    """Confusion matrix (rows: true label, columns: predicted, then unscored) and true vs predicted shares."""
+    from sklearn.metrics import confusion_matrix
+
+    matrix = confusion_matrix(truth, pred, labels=[*names, UNSCORED])[: len(names)]
+    return {"confusion_rows_true_cols_pred": {n: dict(zip([*names, UNSCORED], map(int, row), strict=True))
+                                              for n, row in zip(names, matrix, strict=True)},
+            "true_share": {n: round(truth.count(n) / len(truth), 4) for n in names},
+            "predicted_share": {n: round(list(pred).count(n) / len(pred), 4) for n in names}}
+
+
+def flagged(labeller: Labeller, texts: list[str], gold: pd.Series | None = None) -> dict[str, float]:
+    """Share of posts flagged as likely misinformation (score >= 0.5): for files of ordinary posts."""
+    scores = np.array([np.nan if lab.misinfo_score is None else lab.misinfo_score for lab in labeller.label(texts)])
+    return {"flagged_rate": float((np.nan_to_num(scores) >= 0.5).mean()),
+            "flagged_rate_0.8": float((np.nan_to_num(scores) >= 0.8).mean()),
+            "unscored": int(np.isnan(scores).sum()), "n": len(texts)}
 
 
 def ranking_metrics(ranked: list[list[str]], gold: list[set[str]], ks: Sequence[int] = (1, 3, 5, 10)) -> dict:
@@ -82,8 +112,29 @@ def rank_claims(labeller: Labeller, texts: list[str], top: int) -> list[list[tup
 
 
 def claims(labeller: Labeller, texts: list[str], gold: pd.Series) -> dict[str, float]:
-    ranked = [[cid for cid, _ in row] for row in rank_claims(labeller, texts, 10)]
-    return ranking_metrics(ranked, [set(g.split(";")) for g in gold])
+    """Both paths from one re-ranker pass: ``match-claims`` (top ``rerank_k`` re-ranked, no gate) and the labelling
+    path (``live_``: only posts passing the cosine gate, their first-stage top LABEL_K re-ranked; a post that
+    does not pass gets no match). ``live_recall_at_flag``: share of gold claims the labelling path stores as the
+    post's match with probability >= the dashboard's 0.5."""
+    from .text import retrieval_text
+
+    index, settings = labeller.claim_index, labeller.reranking
+    queries, emb = [retrieval_text(t) for t in texts], labeller.embed(texts)
+    k = max(10, settings.k)
+    cands, first = index.candidates(queries, emb, k)
+    ce = rerank(labeller.model_set.reranker, queries, [[index.texts[c] for c in row] for row in cands])
+    passes = gate_passes(index, settings, emb)
+    ids = [c.claim_id for c in index.claims]
+    full = [[ids[m.claim_index] for m in fuse(settings, cands[j], first[j], ce[j])] for j in range(len(texts))]
+    live_matches = [fuse(settings, cands[j][:LABEL_K], first[j][:LABEL_K], ce[j][:LABEL_K]) if passes[j] else []
+                    for j in range(len(texts))]
+    live = [[ids[m.claim_index] for m in row] for row in live_matches]
+    golds = [set(g.split(";")) for g in gold]
+    stored = [(ids[row[0].claim_index], row[0].score) if row else (None, 0.0) for row in live_matches]
+    hits = sum(cid in g and p >= MATCH for (cid, p), g in zip(stored, golds, strict=True))
+    return (ranking_metrics(full, golds)
+            | {f"live_{k}": v for k, v in ranking_metrics(live, golds).items() if k != "n"}
+            | {"live_gate_pass": float(passes.mean()), "live_recall_at_flag": hits / sum(map(len, golds))})
 
 
 def topics(labeller: Labeller, texts: list[str], gold: pd.Series) -> dict[str, float]:

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import Claim, Labels, Topic
 from .claims import ClaimIndex, Match, Reranking, match
-from .misinfo import MisinfoCalibration, reason
+from .misinfo import Evidence, claim_evidence, combine, reason
 from .models import ModelSet
 from .posts import PreparedBatch, prepare
 from .runtime import BATCH_SIZE
@@ -51,11 +51,6 @@ class Labeller:
         return index
 
     @cached_property
-    def misinfo_calibration(self) -> MisinfoCalibration:
-        config = self.model_set.textcls.config["misinfo"]
-        return MisinfoCalibration.from_config(config, self.model_set.domain_centroids)
-
-    @cached_property
     def reranking(self) -> Reranking:
         return Reranking.from_config(self.model_set.reranker.config)
 
@@ -76,12 +71,12 @@ class Labeller:
         scored = batch.scored
         topics = dict(zip(scored, self.topic_scorer.assign([batch.raw[i] for i in scored], emb[scored]),
                           strict=True))
-        tfidf = self.model_set.tfidf([batch.cls_text[i] for i in scored])
-        mis = self.misinfo_calibration.scores(mis_logits[scored], tfidf, emb[scored])
-        misinfo = {r: (mis[0][j], mis[1][j], mis[2][j]) for j, r in enumerate(scored)}
+        mis = self.model_set.misinfo.evidence(mis_logits[scored], [batch.cls_text[i] for i in scored], emb[scored])
+        misinfo = {r: (mis, j) for j, r in enumerate(scored)}
         matches = self._match(batch, emb)
         sentiments = dict(zip(batch.sentiment_rows,
-                              sentiment_labels(sent_logits[batch.sentiment_rows], self._sentiment_config),
+                              sentiment_labels(sent_logits[batch.sentiment_rows], self._sentiment_config,
+                                               emb[batch.sentiment_rows]),
                               strict=True))
         embedded = set(batch.embed_rows.tolist())
         return [self._assemble(batch, i, sentiments, topics, misinfo, matches, emb if i in embedded else None)
@@ -117,21 +112,33 @@ class Labeller:
 
     def _assemble(self, batch, i, sentiments, topics, misinfo, matches, emb) -> Labels:  # type: ignore[no-untyped-def]
         sentiment, sentiment_score = sentiments.get(i, (None, None))
-        score, p, w = misinfo.get(i, (None, 0.0, 0.0))
         found = matches.get(i)
         claim = self.claim_index.claims[found.claim_index] if found else None
         claim_score = found.score if found else (0.0 if i in matches else None)
+        score, why = misinfo_of(misinfo.get(i), claim, claim_score)
         return Labels(
             lang=batch.lang[i],
             sentiment=sentiment,
             sentiment_score=sentiment_score,
             topics=topics.get(i, {}),
-            misinfo_score=None if score is None else round(float(score), 4),
+            misinfo_score=score,
             matched_claim_id=claim.claim_id if claim else None,
             matched_claim_score=claim_score,
-            misinfo_reason=reason(score, float(p), float(w), describe(claim), claim_score),
+            misinfo_reason=why,
             embedding=None if emb is None else emb[i],
         )
+
+
+def misinfo_of(evidence: tuple[Evidence, int] | None, claim: Claim | None, claim_score: float | None
+               ) -> tuple[float | None, str | None]:
+    """The post's final score (text evidence combined with a false-claim match) and its reason."""
+    if evidence is None:
+        return None, None
+    ev, j = evidence
+    match = claim_evidence(claim_score if claim else None, claim.rating if claim else None)
+    score = round(combine(float(ev.score[j]), match), 4)
+    parts = {"covid": float(ev.covid[j]), "claims": float(ev.claims[j])}
+    return score, reason(score, parts, ev.gate[j], describe(claim), match)
 
 
 def describe(claim: Claim | None) -> str | None:

@@ -6,27 +6,27 @@ import json
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
-
 from .errors import ModelMissing
+from .misinfo import MisinfoModel
 from .runtime import THREADS, OnnxModel, check_folder
-from .tfidf import TfidfLogit
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "models"
 
 # folder -> the command that builds it (shown in ModelMissing)
 BUILD = {
     "encoder": "python training/export_encoder.py",
-    "textcls": "python training/train_textcls.py && python training/calibrate_misinfo.py",
+    "textcls": ("python training/train_textcls.py && python training/calibrate_misinfo.py && "
+                "python training/features.py && python training/fit_misinfo.py"),
     "reranker": "python training/train_reranker.py",
 }
 LANGID = "py3langid"
-EXTRA_TEXTCLS = ("domain.json", "tfidf.json")
+EXTRA_TEXTCLS = ("tfidf.json", "claims_tfidf.json")
 
 
 class ModelSet:
     def __init__(self, models_dir: Path | None = None) -> None:
         self.root = Path(models_dir) if models_dir is not None else DEFAULT_DIR
+        self._tags: dict[str, str] = {}
 
     def check(self) -> None:
         for folder, build in BUILD.items():
@@ -53,17 +53,16 @@ class ModelSet:
         return self._load("reranker")
 
     @cached_property
-    def domain_centroids(self) -> np.ndarray:
-        path = self.root / "textcls" / "domain.json"
-        return np.asarray(json.loads(path.read_text())["centroids"], dtype=np.float32)
-
-    @cached_property
-    def tfidf(self) -> TfidfLogit:
-        return TfidfLogit.load(self.root / "textcls" / "tfidf.json")
+    def misinfo(self) -> MisinfoModel:
+        return MisinfoModel.load(self.root / "textcls")
 
     def _tag(self, folder: str) -> str:
-        config = json.loads((self.root / folder / "config.json").read_text())
-        return f"{config['name']}@{config['version']}"
+        """Read once per ModelSet, like the models themselves: labels are tagged with the version that made them
+        even after `civicradar train --from-feedback` installs a new one (the engine picks it up on restart)."""
+        if folder not in self._tags:
+            config = json.loads((self.root / folder / "config.json").read_text())
+            self._tags[folder] = f"{config['name']}@{config['version']}"
+        return self._tags[folder]
 
     def tags(self) -> dict[str, str]:
         from importlib.metadata import version

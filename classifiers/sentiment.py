@@ -20,8 +20,18 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
-def sentiment_labels(logits: np.ndarray, config: dict[str, Any]) -> list[tuple[str, float]]:
-    """(label, score) per row."""
+def head_logits(logits: np.ndarray, embeddings: np.ndarray, head: dict[str, Any]) -> np.ndarray:
+    """A head refitted on staff corrections (``civicradar train --from-feedback``): a linear layer over the text
+    classifier's logits and the shared embedding."""
+    coef, intercept = np.asarray(head["coef"], np.float32), np.asarray(head["intercept"], np.float32)
+    return np.hstack([logits, embeddings]) @ coef.T + intercept
+
+
+def sentiment_labels(logits: np.ndarray, config: dict[str, Any], embeddings: np.ndarray | None = None
+                     ) -> list[tuple[str, float]]:
+    """(label, score) per row. With a refitted ``head`` in the config, its logits replace the classifier's."""
+    if config.get("head") and embeddings is not None:
+        logits = head_logits(logits, embeddings, config["head"])
     labels: Sequence[str] = config.get("labels", LABELS)
     log_prior = np.asarray(config.get("log_prior", np.zeros(len(labels))), dtype=np.float32)
     probs = softmax(logits - float(config.get("prior_weight", 1.0)) * log_prior)

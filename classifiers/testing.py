@@ -76,13 +76,15 @@ def build_tiny_models(root: Path) -> Path:
         "name": "tiny-textcls", **common,
         "sentiment": {"labels": ["negative", "neutral", "positive"], "log_prior": [-1.9, -0.8, -0.9]},
         "misinfo": {"stack": {"margin": 1.0, "tfidf": 0.5, "bias": 0.0},
-                    "domain": {"lo": -1.0, "hi": 0.0, "prior": 0.25}},
+                    "gate": {"classes": ["covid", "claims", "ordinary"],
+                             "coef": np.random.default_rng(0).normal(size=(3, HIDDEN + 1)).round(4).tolist(),
+                             "intercept": [0.0, 0.0, 0.0]},
+                    "claims": {"slope": 1.0, "intercept": -1.0}, "ordinary_prior": 0.05},
     })
-    centroids = np.random.default_rng(0).normal(size=(4, HIDDEN))
-    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
-    (root / "textcls" / "domain.json").write_text(json.dumps({"centroids": centroids.tolist()}))
     terms = {"virus": [2.0, 1.5], "5g": [3.0, 2.0], "council": [2.5, -1.0]}
     (root / "textcls" / "tfidf.json").write_text(json.dumps({"terms": terms, "intercept": -0.2}))
+    claims_terms = {"says": [1.5, 1.0], "percent": [2.0, -1.0]}
+    (root / "textcls" / "claims_tfidf.json").write_text(json.dumps({"terms": claims_terms, "intercept": 0.0}))
     _export(_module({"score": 1}, False), root / "reranker", ["score"], {
         "name": "tiny-reranker", **common, "max_length": 512, "rerank_k": 5, "gate_cosine": -1.0,
         "fusion": {"ce": 1.0, "first": 0.5}, "platt": {"slope": 1.0, "intercept": 0.0},

@@ -146,7 +146,7 @@ def test_models_report_name_and_version_per_task(tiny_models: Path, tmp_path: Pa
 
 
 @pytest.mark.parametrize(
-    "missing", ["encoder/model.onnx", "textcls/tokenizer.json", "textcls/domain.json", "textcls/tfidf.json",
+    "missing", ["encoder/model.onnx", "textcls/tokenizer.json", "textcls/claims_tfidf.json", "textcls/tfidf.json",
                 "reranker/config.json"]
 )
 def test_missing_model_is_a_clear_startup_error(tiny_models: Path, tmp_path: Path, missing: str,

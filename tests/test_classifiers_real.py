@@ -41,7 +41,7 @@ def test_real_models_label_sensibly(labeller: Labeller) -> None:
     assert fake.matched_claim_id == "5g" and fake.matched_claim_score is not None
     assert 0 <= fake.matched_claim_score <= 1
     assert fake.misinfo_score is not None and fake.misinfo_score >= 0.5
-    assert fake.misinfo_reason is not None and fake.misinfo_reason.startswith("classifier score")
+    assert fake.misinfo_reason is not None and fake.misinfo_reason.startswith("likely false claim")
     assert road.misinfo_score is not None and road.misinfo_score < 0.5 and road.misinfo_reason is None
     assert "roads" in road.topics and "health" in fake.topics
     assert pos.topics.keys() <= {"other", "roads", "health"}

@@ -7,7 +7,7 @@ import pytest
 
 from classifiers.claims import join_fields, standardise
 from classifiers.evaluate import ranking_metrics
-from classifiers.misinfo import reason
+from classifiers.misinfo import claim_evidence, combine, gate_probabilities, reason
 from classifiers.sentiment import sentiment_labels
 from classifiers.text import detect_language, has_symbols, normalize, retrieval_text
 from classifiers.topics import keyword_pattern
@@ -76,11 +76,31 @@ def test_sentiment_prior_adjustment_favours_rare_class() -> None:
 
 
 def test_reason_only_for_flags() -> None:
-    assert reason(0.2, 0.2, 1.0, None, None) is None
-    assert reason(0.2, 0.2, 1.0, "c1", 0.3) is None
-    assert reason(0.9, 0.9, 1.0, None, None) == "classifier score 0.90"
-    text = reason(0.3, 0.8, 0.2, "c1 \"5G\"", 0.77)
-    assert text is not None and text.startswith('matched claim c1 "5G" (score 0.77)') and "shrunk from 0.80" in text
+    gate = np.array([0.9, 0.05, 0.05])
+    parts = {"covid": 0.2, "claims": 0.1}
+    assert reason(0.2, parts, gate, None, 0.0) is None
+    assert reason(0.3, parts, gate, "c1", 0.3) is None
+    text = reason(0.9, {"covid": 0.95, "claims": 0.3}, gate, None, 0.0)
+    assert text == "likely false claim 0.90: COVID-19 misinformation model 0.95 (reads 90% as a COVID-19 health post)"
+
+
+def test_reason_names_the_strongest_evidence_first() -> None:
+    gate = np.array([0.1, 0.8, 0.1])
+    text = reason(0.85, {"covid": 0.9, "claims": 0.4}, gate, 'c1 "5G"', 0.77)
+    assert text is not None and text.index('matched claim c1 "5G" (match 0.77)') < text.index("political-claim")
+    assert "COVID-19" in text  # 0.1 x 0.9 still counts as evidence
+
+
+def test_claim_match_evidence_and_combination() -> None:
+    assert claim_evidence(0.8, "False") == 0.8 and claim_evidence(0.8, None) == 0.8
+    assert claim_evidence(0.8, "Mostly True") == 0.0 and claim_evidence(None, "False") == 0.0
+    assert combine(0.2, 0.0) == pytest.approx(0.2) and combine(0.2, 0.5) == pytest.approx(0.6)
+
+
+def test_gate_probabilities_sum_to_one() -> None:
+    rng = np.random.default_rng(0)
+    probs = gate_probabilities(rng.normal(size=(5, 8)), rng.normal(size=(3, 8)), np.zeros(3))
+    assert probs.shape == (5, 3) and np.allclose(probs.sum(axis=1), 1.0) and (probs > 0).all()
 
 
 def test_tfidf_logit_matches_scikit_learn() -> None:
