@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from alerts import digest_inbox
 from alerts import digest_incidents as di
 from alerts import explain as ex
 from settings import Settings
@@ -92,6 +93,7 @@ def gather(run: QueryFn, s: Settings, since: datetime, until: datetime) -> dict[
         "previous": run("activity_hourly", before),
         "claims": run("claim_matches_labelled", {**span, "limit": s.digest.top}),
         "precision": run("detector_precision", {}),
+        "inbox": run("inbox_stats", span),
         **di.gather(run, span),
     }
 
@@ -129,7 +131,7 @@ def summarise(data: dict[str, Any], s: Settings, since: datetime, until: datetim
         "narratives": [r for r in rows if r["kind"] == "narrative"][: s.digest.top],
         "claim_alerts": [r for r in rows if r["kind"] == "claim_burst"][: s.digest.top],
         "claims": data["claims"].to_dict("records"), "team": di.team_rows(data["incident_team"]),
-        "precision": data["precision"].to_dict("records"),
+        "precision": data["precision"].to_dict("records"), "inbox": digest_inbox.rows(data["inbox"]),
     }
 
 

@@ -15,6 +15,7 @@ PAGES = [
     ("pages/overview.py", "Overview", ":material/monitoring:", "read"),
     ("pages/incidents.py", "Incidents", ":material/crisis_alert:", "read"),
     ("pages/alerts.py", "Alerts", ":material/notifications_active:", "read"),
+    ("pages/inbox.py", "Inbox", ":material/inbox:", "read"),
     ("pages/narratives.py", "Narratives and fact-checks", ":material/fact_check:", "read"),
     ("pages/responses.py", "Responses", ":material/campaign:", "read"),
     ("pages/explore.py", "Explore posts", ":material/search:", "read"),

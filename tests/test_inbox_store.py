@@ -157,3 +157,18 @@ def test_forget_a_contact_by_its_address_or_number(tmp_path, capsys):
     database = Database(tmp_path / "db.duckdb")
     assert database.reader().execute("SELECT count(*) FROM inbox_items").fetchall() == [(0,)]
     database.close()
+
+
+def test_the_digest_reports_share_answered_and_median_time_per_channel(db):
+    from datetime import date
+
+    import settings as settings_module
+    from alerts import digest, engine
+
+    act(db, "inbox_answer", platform="sms", post_id="s1", text="Open 9-5", at=(T0 + timedelta(minutes=45)).isoformat())
+    act(db, "inbox_close", platform="email", post_id="e1", status="no_reply_needed")
+    built = digest.build(engine.database_queries(db), settings_module.Settings(), date(2026, 12, 2))
+    assert "- SMS: 1 received, 1 answered (100 % of those needing an answer), 0 open; median time to answer 45 min" \
+        in built.text
+    assert "- E-mail: 1 received, 0 answered (n/a of those needing an answer), 0 open" in built.text
+    assert "<td>Web form</td><td>1</td><td>0</td><td>0 %</td><td>1</td><td>n/a</td>" in built.html

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import charts, live
+from dashboard import charts, inboxing, live
 from dashboard.data import clock_caption, connect, info, now, require
 from dashboard.guard import refreshing
 
@@ -56,6 +56,7 @@ def live_view() -> None:
         right.dataframe(data.claims[["claim_id", "claim", "rating", "recent_posts", "growth", "platforms"]],
                         hide_index=True, width="stretch",
                         column_config={"growth": st.column_config.NumberColumn(format="%.1f×")})
+    inboxing.overview_panel(moment)  # share answered and median time to answer, per channel
 
 
 live_view()
