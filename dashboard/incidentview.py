@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import incidentwork
+from dashboard import incidentwork, response_panel
 from dashboard.alertview import SEVERITY_COLOR
 from dashboard.auth import Session
 from dashboard.data import query, text
@@ -34,6 +34,8 @@ def show(incident_id: int, user: Session) -> None:
     timeline(incident_id)
     alerts(incident_id)
     evidence(incident_id)
+    st.markdown("**Suggested responses** (approved answers from the library that fit this incident)")
+    response_panel.show_suggestions(incident_id)
     responses(i, user)
     if user.can("work_alerts"):
         incidentwork.regroup(i)

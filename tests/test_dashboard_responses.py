@@ -162,7 +162,8 @@ def test_the_panel_suggests_the_approved_answer_filled_in_and_records_it_as_post
     at.session_state[SESSION_KEY] = Session("comms", "Comms User", "comms", time.time() + 600)
     at.run()
     assert not at.exception
-    assert at.expander[0].label.startswith("1. Gargling with salt water or vinegar")
+    suggested = [e.label for e in at.expander if e.label.startswith("1. ")]
+    assert suggested == ["1. Gargling with salt water or vinegar does not kill the coronavirus"]
     assert "answers claim HCPH-RR-014" in texts(at)
     sms = [c.value for c in at.code if c.value.startswith("Harbor County Public Health: Gargling")]
     assert sms and "https://harborcounty.example/rumours/gargling" in sms[0] and "{" not in sms[0]
@@ -191,3 +192,13 @@ def test_the_page_explains_an_unreachable_engine(dash, monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, "x")
     at = page("responses", "comms").run()
     assert not at.exception and "not reachable" in at.warning[0].value
+
+
+def test_the_incidents_page_shows_the_suggestions_for_the_opened_incident(dash, tmp_path):
+    _, db = dash
+    library.load(db, DEMO)
+    rumour_incident(db, tmp_path)
+    at = page("incidents", "comms").run()
+    assert not at.exception and "Suggested responses" in texts(at)
+    suggested = [e.label for e in at.expander if e.label.startswith("1. ")]
+    assert suggested == ["1. Gargling with salt water or vinegar does not kill the coronavirus"]
