@@ -306,6 +306,14 @@ class ResponseSettings(StrictModel):
     sms_max_segments: int = Field(3, gt=0)
 
 
+class EffectSettings(StrictModel):
+    """Did the response work? (responses/effect.py): the incident's posts per hour before and after a response."""
+
+    hours: int = Field(3, gt=0, le=48)  # the "after" figure: the posts in this hour after the response
+    window_hours: int = Field(6, gt=0, le=72)  # the chart: this many hours either side of the response
+    baseline_days: int = Field(7, gt=0, le=28)  # the usual: the same hours on this many days before
+
+
 class IntakeSettings(StrictModel):
     """The public intake process (`civicradar intake`): web tip form, SMS and Meta webhooks -> a spool on disk."""
 
@@ -366,6 +374,7 @@ class Settings(StrictModel):
     retention: RetentionSettings = RetentionSettings()
     intake: IntakeSettings = IntakeSettings()
     responses: ResponseSettings = ResponseSettings()
+    effect: EffectSettings = EffectSettings()
     accounts: AccountSettings = AccountSettings()
     inbox: InboxSettings = InboxSettings()
     watches: tuple[WatchSettings, ...] = ()

@@ -98,11 +98,18 @@ def gather(run: QueryFn, s: Settings, since: datetime, until: datetime) -> dict[
     }
 
 
+def _with_effects(data: dict[str, Any], run: QueryFn, s: Settings, until: datetime) -> dict[str, Any]:
+    """Did each responded incident's response work? One sentence each (responses/effect.py)."""
+    from responses.effect import for_digest
+
+    return {**data, "effects": for_digest(run, data["incidents"], s, until)}
+
+
 def build(run: QueryFn, s: Settings, day: date) -> Digest:
     from alerts.chart import trend_png  # matplotlib only when a digest is built, not at every engine start
 
     since, until = window(s, day)
-    data = gather(run, s, since, until)
+    data = _with_effects(gather(run, s, since, until), run, s, until)
     alerts = data["alerts"]
     marks = list(alerts.loc[alerts["severity"] == "high", "first_seen_at"]) if len(alerts) else []
     context = summarise(data, s, since, until)
@@ -127,6 +134,7 @@ def summarise(data: dict[str, Any], s: Settings, since: datetime, until: datetim
         "agency": s.agency, "zone": s.timezone, "until": ex.day_and_clock(until, s.zone),
         "since": ex.day_and_clock(since, s.zone), "headline": _headline(data),
         "facts": _facts(data, s, until), "incidents": di.rows(data["incidents"], data["members"], s),
+        "effects": data.get("effects", {}),
         "loose_alerts": [r for r in rows if r["alert_id"] not in placed],
         "narratives": [r for r in rows if r["kind"] == "narrative"][: s.digest.top],
         "claim_alerts": [r for r in rows if r["kind"] == "claim_burst"][: s.digest.top],

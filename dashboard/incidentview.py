@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import incidentwork, response_panel
+from dashboard import effectview, incidentwork, response_panel
 from dashboard.alertview import SEVERITY_COLOR
 from dashboard.auth import Session
 from dashboard.data import query, text
@@ -37,6 +37,7 @@ def show(incident_id: int, user: Session) -> None:
     st.markdown("**Suggested responses** (approved answers from the library that fit this incident)")
     response_panel.show_suggestions(incident_id)
     responses(i, user)
+    effectview.show_effect(incident_id)  # did the response work?
     if user.can("work_alerts"):
         incidentwork.regroup(i)
 

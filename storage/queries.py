@@ -153,5 +153,6 @@ AREA_MODULES: list[str] = [  # e.g. "storage.alert_queries"; add one line per ar
     "storage.incident_queries",
     "storage.response_queries",
     "storage.inbox_queries",
+    "storage.effect_queries",
 ]
 _register_area_queries()
