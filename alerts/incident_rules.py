@@ -6,7 +6,8 @@ An alert joins an open incident when one of the incident's alerts
 3. shows near-duplicates of its posts: the same narrative cluster (`same_narrative`, the narrative detector's own
    word-pair similarity threshold),
    (1-3 only while the incident had a signal in the last `incidents.link_hours`), or
-4. is on the same watch (its own, or the one most of its evidence posts are in) or the same topic, with
+4. is on the same watch (its own; else one that most of its posts on a watch are in: for a topic's alert, the
+   topic's posts in its window, for others, their evidence posts) or the same topic, with
    overlapping windows (`same_watch`, `same_topic`; a window runs from `incidents.window_minutes` before the
    alert was first seen until it was last seen).
 The first rule that holds decides, and among the incidents it finds, the one with the latest signal.
@@ -24,6 +25,7 @@ from alerts.model import Finding
 from alerts.text import pairs, tokens
 
 MIN_PAIRS = 4  # texts with fewer word pairs are too short to call near-duplicates
+MIN_SHARED_POSTS = 2  # evidence posts on a watch before an alert without a watch of its own counts as on it
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,12 @@ def shingles(texts: Sequence[str]) -> tuple[frozenset[int], ...]:
 
 
 def main_watches(f: Finding, evidence_watches: Sequence[Sequence[str]]) -> frozenset[str]:
-    """The alert's own watch, and any watch at least half of its stored evidence posts are in."""
+    """The alert's own watch, and any watch that at least two of its posts (one, if it shows only one), and at least
+    half of those on any watch, are in (posts on no watch, such as short replies, do not count either way)."""
     counts = Counter(w for watches in evidence_watches for w in set(watches))
-    shared = {w for w, n in counts.items() if evidence_watches and n * 2 >= len(evidence_watches)}
+    on_any = sum(1 for watches in evidence_watches if watches)
+    enough = min(MIN_SHARED_POSTS, len(evidence_watches))  # an alert showing a single post: that post decides
+    shared = {w for w, n in counts.items() if n >= enough and n * 2 >= on_any}
     return frozenset(shared | ({f.watch} if f.watch else set()))
 
 

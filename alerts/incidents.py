@@ -4,8 +4,8 @@
 incident the rules in `alerts.incident_rules` find (the decision and its reason are recorded), or opens one. A later
 signal of an alert already placed updates its incident: span, first post, severity (the highest of its alerts) and
 headline (the title of its most severe alert). Notices say what to notify: an incident opened, or escalated
-(its severity rose, or one of its signals' post count reached `incidents.volume_factor` times what it was at the
-last notification); an extra alert alone notifies nobody.
+(its severity rose, or a signal's post count reached `incidents.volume_factor` times the incident's largest post
+count at its last notification); an extra alert alone notifies nobody, though a more severe one escalates.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def place(con: duckdb.DuckDBPyConnection, recorded: Sequence[Recorded], s: Setti
 
 def _place_new(con: duckdb.DuckDBPyConnection, r: Recorded, s: Settings, limits: Limits, now: datetime) -> list[Notice]:
     f = r.finding
-    signal = _signal_of(r.alert_id, f, main_watches(f, incident_store.evidence_watches(con, f)))
+    signal = _signal_of(r.alert_id, f, main_watches(f, _watch_lists(con, f, s, limits)))
     since = f.seen_at - timedelta(hours=s.incidents.link_hours)
     decision = decide(signal, [_member(row) for row in incident_store.open_members(con, since)], limits)
     keys = {"watches": sorted(signal.watches), "shingles": [sorted(x) for x in signal.shingles],
@@ -60,6 +60,17 @@ def _place_new(con: duckdb.DuckDBPyConnection, r: Recorded, s: Settings, limits:
     if decision is None:
         return [_open(con, r, keys, now)]
     return _join(con, r, decision, keys, now)
+
+
+def _watch_lists(con: duckdb.DuckDBPyConnection, f: Finding, s: Settings, limits: Limits) -> list[list[str]]:
+    """The watches of the posts that show what an alert is about: for a topic's alert, every post on the topic in
+    its window (its few evidence posts may be replies on no watch); otherwise its evidence posts."""
+    if f.topic and not f.watch:
+        found = incident_store.topic_watches(con, f.topic, f.seen_at - limits.window, f.seen_at,
+                                             s.alerts.topic_min_score)
+        if found:
+            return found
+    return incident_store.evidence_watches(con, f)
 
 
 def _open(con: duckdb.DuckDBPyConnection, r: Recorded, keys: dict[str, Any], now: datetime) -> Notice:
@@ -76,6 +87,7 @@ def _join(con: duckdb.DuckDBPyConnection, r: Recorded, d: Decision, keys: dict[s
           now: datetime) -> list[Notice]:
     f = r.finding
     incident_store.add_member(con, d.incident_id, r.alert_id, d.reason, d.detail, "detector", now, keys)
+    incident_store.set_baseline(con, d.incident_id, keys["baseline_posts"], at_least=True)
     incident_store.event(con, d.incident_id, now, "detector", "joined", r.alert_id,
                          f"alert #{r.alert_id} ({f.title}) {d.detail}", {"reason": d.reason, "kind": f.kind,
                                                                         **_numbers(f)}, f.seen_at)
@@ -95,7 +107,7 @@ def _signal(con: duckdb.DuckDBPyConnection, incident_id: int, r: Recorded, basel
     posts = posts_of(f)
     if baseline > 0 and posts >= s.incidents.volume_factor * baseline:
         reasons.append(f"posts rose from {baseline} to {posts} ({f.kind.replace('_', ' ')}, alert #{r.alert_id})")
-        incident_store.set_baseline(con, r.alert_id, posts)
+        incident_store.set_baseline(con, incident_id, posts)
     return _escalate(con, incident_id, r, reasons, now)
 
 

@@ -49,6 +49,8 @@ def merge(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) -> dict
     con.execute("UPDATE incident_alerts SET incident_id = ?, reason = 'merged', detail = ?, actor = ?, joined_at = ? "
                 "WHERE incident_id = ?", [kept, why, actor, now, other])
     con.execute("UPDATE incident_responses SET incident_id = ? WHERE incident_id = ?", [kept, other])
+    con.execute("UPDATE incident_alerts SET baseline_posts = (SELECT max(baseline_posts) FROM incident_alerts "
+                "WHERE incident_id = ?) WHERE incident_id = ?", [kept, kept])
     con.execute("UPDATE incidents k SET first_response_at = least(k.first_response_at, o.first_response_at), "
                 "acknowledged_at = least(k.acknowledged_at, o.acknowledged_at), "
                 "first_post_at = least(k.first_post_at, o.first_post_at) "

@@ -41,7 +41,8 @@ CREATE TABLE incident_alerts (
     joined_at      TIMESTAMP NOT NULL,
     watches        VARCHAR[] NOT NULL,  -- its own watch, and the watch most of its evidence posts are in
     shingles       BIGINT[][] NOT NULL, -- per evidence post, hashed word pairs (near-duplicate test; no text kept)
-    baseline_posts BIGINT NOT NULL      -- its post count at the incident's last notification (volume doubling)
+    baseline_posts BIGINT NOT NULL      -- the incident's largest post count at its last notification (the same in
+                                        -- each of its rows): its volume has doubled when a signal reaches twice it
 );
 -- the incident's own history: opened, joined, escalated, reminded, staff actions, merges, splits, responses
 CREATE TABLE incident_events (

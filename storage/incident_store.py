@@ -28,7 +28,7 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -
 
 
 def membership(con: duckdb.DuckDBPyConnection, alert_id: int) -> tuple[int, int] | None:
-    """(incident_id, baseline_posts) of the alert's incident, or None for an alert in none yet."""
+    """(incident_id, the incident's post count at its last notification), or None for an alert in none yet."""
     row = one(con, "SELECT incident_id, baseline_posts FROM incident_alerts WHERE alert_id = ?", [alert_id])
     return None if row is None else (int(row[0]), int(row[1]))
 
@@ -43,6 +43,21 @@ def evidence_watches(con: duckdb.DuckDBPyConnection, f: Finding) -> list[list[st
     found = con.execute("SELECT watches FROM posts WHERE created_at BETWEEN ? AND ? "
                         "AND list_contains(?, platform || chr(0) || post_id)",
                         [min(times) - timedelta(days=1), max(times) + timedelta(days=1), keys])
+    return [list(r[0]) for r in found.fetchall()]
+
+
+TOPIC_WATCHES = """
+SELECT p.watches FROM posts p JOIN (SELECT platform, post_id, topics FROM labels
+                                    WHERE created_at >= $lo AND created_at < $hi) l USING (platform, post_id)
+WHERE p.created_at >= $lo AND p.created_at < $hi AND p.repost_of_id IS NULL
+  AND len(list_filter(l.topics, lambda t: t.name = $topic AND t.score >= $min_score)) > 0
+"""
+
+
+def topic_watches(con: duckdb.DuckDBPyConnection, topic: str, lo: datetime, hi: datetime,
+                  min_score: float) -> list[list[str]]:
+    """The watches of every original post on a topic in a window: which watches a topic's alert is about."""
+    found = con.execute(TOPIC_WATCHES, {"topic": topic, "lo": lo, "hi": hi, "min_score": min_score})
     return [list(r[0]) for r in found.fetchall()]
 
 
@@ -83,8 +98,11 @@ def refresh_keys(con: duckdb.DuckDBPyConnection, alert_id: int, shingles: list[l
     con.execute("UPDATE incident_alerts SET shingles = ? WHERE alert_id = ?", [shingles, alert_id])
 
 
-def set_baseline(con: duckdb.DuckDBPyConnection, alert_id: int, posts: int) -> None:
-    con.execute("UPDATE incident_alerts SET baseline_posts = ? WHERE alert_id = ?", [posts, alert_id])
+def set_baseline(con: duckdb.DuckDBPyConnection, incident_id: int, posts: int, at_least: bool = False) -> None:
+    """The incident's post count at its last notification (kept in each of its membership rows); with `at_least`,
+    only raised to `posts` (a bigger signal joined: it is the new size to double, but no notification)."""
+    con.execute("UPDATE incident_alerts SET baseline_posts = CASE WHEN ? THEN greatest(baseline_posts, ?) ELSE ? END "
+                "WHERE incident_id = ?", [at_least, posts, posts, incident_id])
 
 
 def take_signal(con: duckdb.DuckDBPyConnection, incident_id: int, alert_id: int, f: Finding,

@@ -100,3 +100,39 @@ def test_a_signal_that_doubles_escalates_once_and_a_steady_one_never(fresh_db, t
     notes = fresh_db.reader().execute("SELECT note FROM incident_events WHERE event = 'escalated' ORDER BY 1")
     assert [n for (n,) in notes.fetchall()] == ["posts rose from 30 to 60 (volume spike, alert #1)",
                                                 "posts rose from 60 to 120 (volume spike, alert #1)"]
+
+
+def label_topic(db, shown, topic: str) -> None:
+    db.write(lambda con: con.executemany(
+        "INSERT INTO labels (platform, post_id, created_at, topics, labelled_at) VALUES (?, ?, ?, ?, ?)",
+        [(p.platform, p.post_id, p.created_at.replace(tzinfo=None), [{"name": topic, "score": 0.9}], T)
+         for p in shown]))
+
+
+def test_a_topic_alert_is_on_the_watch_most_of_the_topic_posts_are_on(fresh_db, tmp_path):
+    """The labelled demo's complaint spike: a spike on a topic whose top posts are replies on no watch."""
+    s = make_settings(tmp_path)
+    complaints = posts(fresh_db, "a", 10, TEXTS["fair"], "testing and care", T + timedelta(minutes=10))
+    replies = posts(fresh_db, "r", 5, "So done with this county", None, T + timedelta(minutes=10))
+    label_topic(fresh_db, complaints[:6] + replies, "vaccination")
+    place(fresh_db, s, finding("volume_spike", "watch:testing and care", complaints, watch="testing and care"))
+    place(fresh_db, s, finding("volume_spike", "topic:vaccination", replies, T + timedelta(minutes=10),
+                               topic="vaccination"), now=T + timedelta(minutes=10))
+    assert membership(fresh_db) == [(1, 1, "opened"), (2, 1, "same_watch")]
+
+
+def test_a_bigger_signal_joining_notifies_nobody_but_is_the_size_to_double(fresh_db, tmp_path):
+    s = make_settings(tmp_path)
+    shown = posts(fresh_db, "a", 8, TEXTS["salt"], "covid-19")
+
+    def spike(minutes, count):
+        return finding("volume_spike", "watch:covid-19", shown[:5], T + timedelta(minutes=minutes), watch="covid-19",
+                       posts=count)
+
+    place(fresh_db, s, spike(0, 30))
+    joined = place(fresh_db, s, finding("narrative", "n1", shown[3:], T + timedelta(minutes=5), posts=100),
+                   now=T + timedelta(minutes=5))
+    later = [[n.event for n in place(fresh_db, s, spike(m, c), now=T + timedelta(minutes=m))]
+             for m, c in ((10, 70), (15, 200))]
+    assert joined == [] and later == [[], ["escalated"]]  # 70 is not twice the incident's 100; 200 is
+
