@@ -83,6 +83,7 @@ def test_every_setting_is_documented_in_the_shipped_file():
               settings.ClassifySettings, settings.AlertSettings, settings.DigestSettings, settings.RetentionSettings,
               settings.VolumeRule, settings.SentimentRule, settings.NarrativeRule, settings.ClaimRule,
               settings.CoordinationRule, settings.WebhookSettings, settings.EmailRuleSettings, settings.SmtpSettings,
-              settings.WatchSettings, settings.TopicSettings, *settings_models().values()]
+              settings.WatchSettings, settings.TopicSettings, settings.IncidentSettings, settings.IncidentTargets,
+              settings.TargetSettings, *settings_models().values()]
     missing = {f"{m.__name__}.{f}" for m in models for f in _fields(m) if f not in documented}
     assert not missing, f"settings.toml does not document: {sorted(missing)}"
