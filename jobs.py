@@ -26,7 +26,7 @@ import settings as settings_module
 from alerts.engine import jobs as alert_jobs
 from classifiers.errors import ClassifierError
 from collectors import registry
-from collectors.accounts import own_posts
+from collectors.accounts import with_directions
 from collectors.base import Batch, Collector, CollectorError, Watch, WatchMatcher
 from collectors.intake import contact_hash
 from collectors.replay import ReplayCollector
@@ -122,7 +122,7 @@ class Engine:
         try:
             for _ in range(MAX_PAGES_PER_RUN):
                 batch = self.collectors[name].fetch(self.db.get_cursor(name))
-                batch.posts = own_posts(self._with_watches(batch), self.settings.accounts)
+                batch.posts = with_directions(self._with_watches(batch), self.settings.accounts)
                 written = self.db.write_batch(name, batch)
                 totals = replace(totals, posts=totals.posts + written.posts, claims=totals.claims + written.claims,
                                  quarantined=totals.quarantined + written.quarantined,

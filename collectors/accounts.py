@@ -1,7 +1,10 @@
-"""The agency's own accounts ([accounts]) wherever their posts turn up: any source's post by one is `by_agency`.
+"""Directions wherever posts come from: a post by one of the agency's own accounts ([accounts]) is `by_agency`, and
+every post on a platform residents only use to write to the agency (e-mail, web form, SMS, 311, Page comments and
+messages: `INBOUND_PLATFORMS`) is `to_agency`.
 
-The *_account sources set directions themselves; this covers the rest (a search, a hashtag timeline, a replay that
-happens to bring the agency's own posts), so "what the agency said" never counts as public talk about it.
+Sources that know better set directions themselves (the *_account sources, imap, open311); this covers the rest (a
+search, a hashtag timeline, an import or the demo replay), so "what the agency said" never counts as public talk
+about it, and no tip or text message misses the inbox. Only `public` posts are changed.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from collectors.base import BY_AGENCY, PUBLIC, Post
+from collectors.base import BY_AGENCY, INBOUND_PLATFORMS, PUBLIC, TO_AGENCY, Post
 from settings import AccountSettings
 
 
@@ -22,10 +25,13 @@ def handles(accounts: AccountSettings) -> dict[str, frozenset[str]]:
     return {platform: frozenset(h for h in names if h) for platform, names in found.items() if any(names)}
 
 
-def own_posts(posts: Sequence[Post], accounts: AccountSettings) -> list[Post]:
-    """`posts`, with those written by one of the agency's accounts marked `by_agency` (other directions kept)."""
+def with_directions(posts: Sequence[Post], accounts: AccountSettings) -> list[Post]:
+    """`posts`, the public ones by an agency account marked `by_agency` and those on inbound platforms `to_agency`."""
     own = handles(accounts)
-    if not own:
-        return list(posts)
-    return [replace(p, direction=BY_AGENCY) if p.direction == PUBLIC and (p.author_handle or "").lower() in own.get(
-        p.platform, ()) else p for p in posts]
+    return [_directed(p, own) if p.direction == PUBLIC else p for p in posts]
+
+
+def _directed(post: Post, own: dict[str, frozenset[str]]) -> Post:
+    if post.platform in own and (post.author_handle or "").lower() in own[post.platform]:
+        return replace(post, direction=BY_AGENCY)
+    return replace(post, direction=TO_AGENCY) if post.platform in INBOUND_PLATFORMS else post

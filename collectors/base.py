@@ -64,6 +64,8 @@ class BadPayload(CollectorError):
 # SMS, 311 request and Page comment or message), the agency's own, or public talk (the default).
 TO_AGENCY, BY_AGENCY, PUBLIC = "to_agency", "by_agency", "public"
 DIRECTIONS = (TO_AGENCY, BY_AGENCY, PUBLIC)
+# Platforms whose every post is a resident writing to the agency (tips, texts, 311 requests, Page comments).
+INBOUND_PLATFORMS = frozenset({"email", "webform", "sms", "open311", "facebook", "instagram"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,15 +125,16 @@ def test_posts_by_the_agency_s_accounts_from_any_source_are_by_agency(tmp_path):
 
     from fixtures.collectors.fakes import engine
 
-    from collectors.accounts import handles, own_posts
+    from collectors.accounts import handles, with_directions
     from settings import AccountSettings
 
     accounts = AccountSettings(x="@HarborCountyPH", mastodon="harborhealth@gov.social")
     assert handles(accounts) == {"x": {"harborcountyph"}, "mastodon": {"harborhealth@gov.social", "harborhealth"}}
-    found = own_posts([post("1", platform="x", author_handle="harborcountyph"), post("2", platform="x"),
-                       post("3", "to_agency", platform="x", author_handle="HarborCountyPH"),
-                       post("4", platform="mastodon", author_handle="harborhealth")], accounts)
-    assert [p.direction for p in found] == ["by_agency", "public", "to_agency", "by_agency"]
+    found = with_directions([post("1", platform="x", author_handle="harborcountyph"), post("2", platform="x"),
+                             post("3", "to_agency", platform="x", author_handle="HarborCountyPH"),
+                             post("4", platform="mastodon", author_handle="harborhealth"), post("5", platform="sms"),
+                             post("6", "by_agency", platform="facebook")], accounts)
+    assert [p.direction for p in found] == ["by_agency", "public", "to_agency", "by_agency", "to_agency", "by_agency"]
     rows_file = tmp_path / "rows.jsonl.gz"
     with gzip.open(rows_file, "wt") as f:
         for ident, handle in (("a", "HarborCountyPH"), ("b", "someone")):
