@@ -85,16 +85,18 @@ def regroup(i: pd.Series) -> None:
         if others.empty:
             left.caption("No other open incident to merge in.")
         else:
-            names = {int(r["incident_id"]): f"#{r['incident_id']} {r['headline']}" for _, r in others.iterrows()}
-            other = left.selectbox("Merge into this one", list(names), format_func=names.get,
+            names: dict[int, str] = {int(r["incident_id"]): f"#{r['incident_id']} {r['headline']}"
+                                     for _, r in others.iterrows()}
+            other = left.selectbox("Merge into this one", list(names), format_func=lambda n: names[n],
                                    key=f"merge-{incident_id}")
             why = left.text_input("Why (optional)", key=f"merge-why-{incident_id}")
-            if left.button("Merge", key=f"merge-go-{incident_id}") and act(
+            if other is not None and left.button("Merge", key=f"merge-go-{incident_id}") and act(
                     "incident_merge", incident_id=incident_id, other_id=int(other), note=why or None):
                 flash(f"Incident #{other} merged into #{incident_id}.")
         held = [int(a["alert_id"]) for a in i["alert_list"]]
-        titles = {int(a["alert_id"]): f"#{a['alert_id']} {a['title']}" for a in i["alert_list"]}
-        picked = right.multiselect("Split these alerts off", held, format_func=titles.get, key=f"split-{incident_id}")
+        titles: dict[int, str] = {int(a["alert_id"]): f"#{a['alert_id']} {a['title']}" for a in i["alert_list"]}
+        picked = right.multiselect("Split these alerts off", held, format_func=lambda n: titles[n],
+                                   key=f"split-{incident_id}")
         why = right.text_input("Why (optional)", key=f"split-why-{incident_id}")
         if right.button("Split off", key=f"split-go-{incident_id}", disabled=not picked):
             done = act("incident_split", incident_id=incident_id, alert_ids=[str(a) for a in picked], note=why or None)
