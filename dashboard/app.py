@@ -16,6 +16,7 @@ PAGES = [
     ("pages/incidents.py", "Incidents", ":material/crisis_alert:", "read"),
     ("pages/alerts.py", "Alerts", ":material/notifications_active:", "read"),
     ("pages/inbox.py", "Inbox", ":material/inbox:", "read"),
+    ("pages/touchpoints.py", "Touchpoints", ":material/hub:", "read"),
     ("pages/narratives.py", "Narratives and fact-checks", ":material/fact_check:", "read"),
     ("pages/responses.py", "Responses", ":material/campaign:", "read"),
     ("pages/explore.py", "Explore posts", ":material/search:", "read"),

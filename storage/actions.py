@@ -56,11 +56,13 @@ def _recorded(con: duckdb.DuckDBPyConnection, actor: str, params: dict[str, Any]
 
 
 # A file downloaded from the dashboard (dashboard.exports): who, which saved view or query, the format and rows.
-# The roles are those that may export today (the SQL page); widen them when another page offers downloads.
+# Every role that reads may record one: the Touchpoints page offers its CSV and PNG to all of them (the SQL page's
+# downloads stay for the roles that may run SQL; the page checks that).
 ACTIONS["download"] = Action(
     _recorded, {"view": Param("str"), "sql": Param("str", required=True), "format": Param("str", required=True),
                 "rows": Param("int", required=True)},
-    frozenset({"analyst", "admin"}), "Record a file downloaded from the dashboard in the audit log.",
+    frozenset({"viewer", "comms", "lead", "analyst", "admin"}),
+    "Record a file downloaded from the dashboard in the audit log (sql: the query, or the named query it came from).",
     audit=lambda p: {**p, "sql": p["sql"][:10_000]},
 )
 _register_area_actions()

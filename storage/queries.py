@@ -154,5 +154,6 @@ AREA_MODULES: list[str] = [  # e.g. "storage.alert_queries"; add one line per ar
     "storage.response_queries",
     "storage.inbox_queries",
     "storage.effect_queries",
+    "storage.touchpoint_queries",
 ]
 _register_area_queries()

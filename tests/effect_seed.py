@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+import streamlit as st
+from dashboard_seed import PASSWORDS
+
 from collectors.base import Batch, Post
+from conftest import TOKEN
+from dashboard.auth import UserStore
+from helpers import free_port
 from storage import incident_actions, labels
 from storage.actions import ACTIONS
+from storage.client import TOKEN_ENV, URL_ENV
 from storage.db import Database, utcnow
+from storage.service import Service, create_app
 
 # the response, on the wall clock and (outside the demo) the engine clock: two days ago, on the hour
 AT = (utcnow() - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
@@ -87,3 +96,30 @@ def seed(db: Database) -> int:
     incident_id = seed_incident(db)
     record_response(db, incident_id)
     return incident_id
+
+
+@pytest.fixture(name="serve")
+def serve_fixture(fresh_db, tmp_path, monkeypatch):
+    """Start the real service on `fresh_db` with the engine clock at `engine_now`; env set for the dashboard."""
+    servers = []
+
+    def start(engine_now):
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        app = create_app(fresh_db, TOKEN, lambda: (engine_now, False),
+                         info={"agency": "Test County", "refresh_seconds": 1, "watches": ["covid-19"]})
+        server = Service(app, "127.0.0.1", free_port())
+        server.start()
+        servers.append(server)
+        store = UserStore(tmp_path / "users.yaml")
+        for role, password in PASSWORDS.items():
+            store.add(role, role, name=f"{role.title()} User", password=password, rounds=4)
+        (tmp_path / "settings.toml").write_text(f'[dashboard]\nusers_file = "{tmp_path / "users.yaml"}"\n')
+        monkeypatch.setenv(URL_ENV, f"http://127.0.0.1:{server.server.config.port}")
+        monkeypatch.setenv(TOKEN_ENV, TOKEN)
+        monkeypatch.setenv("CIVICRADAR_SETTINGS", str(tmp_path / "settings.toml"))
+        return fresh_db
+
+    yield start
+    for server in servers:
+        server.stop()

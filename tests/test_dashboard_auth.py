@@ -117,8 +117,8 @@ def test_sign_in_shows_the_overview_and_only_the_allowed_pages(dash):
         at.switch_page("pages/sql.py")
 
 
-VIEWER_PAGES = ["Overview", "Incidents", "Alerts", "Inbox", "Narratives and fact-checks", "Responses", "Explore posts",
-                "Sources"]
+VIEWER_PAGES = ["Overview", "Incidents", "Alerts", "Inbox", "Touchpoints", "Narratives and fact-checks", "Responses",
+                "Explore posts", "Sources"]
 
 
 def registered(at: AppTest) -> list[str]:

@@ -5,43 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-import streamlit as st
-from dashboard_seed import PASSWORDS, page, texts
-from effect_seed import AT, seed, seed_incident, seed_posts
-
-from conftest import TOKEN
-from dashboard.auth import UserStore
-from helpers import free_port
-from storage.client import TOKEN_ENV, URL_ENV
-from storage.service import Service, create_app
-
-
-@pytest.fixture(name="serve")
-def serve_fixture(fresh_db, tmp_path, monkeypatch):
-    """Start the real service on `fresh_db` with the engine clock at `engine_now`; env set for the dashboard."""
-    servers = []
-
-    def start(engine_now):
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        app = create_app(fresh_db, TOKEN, lambda: (engine_now, False),
-                         info={"agency": "Test County", "refresh_seconds": 1, "watches": ["covid-19"]})
-        server = Service(app, "127.0.0.1", free_port())
-        server.start()
-        servers.append(server)
-        store = UserStore(tmp_path / "users.yaml")
-        for role, password in PASSWORDS.items():
-            store.add(role, role, name=f"{role.title()} User", password=password, rounds=4)
-        (tmp_path / "settings.toml").write_text(f'[dashboard]\nusers_file = "{tmp_path / "users.yaml"}"\n')
-        monkeypatch.setenv(URL_ENV, f"http://127.0.0.1:{server.server.config.port}")
-        monkeypatch.setenv(TOKEN_ENV, TOKEN)
-        monkeypatch.setenv("CIVICRADAR_SETTINGS", str(tmp_path / "settings.toml"))
-        return fresh_db
-
-    yield start
-    for server in servers:
-        server.stop()
+from dashboard_seed import page, texts
+from effect_seed import AT, seed, seed_incident, seed_posts, serve_fixture  # noqa: F401
 
 
 def test_the_incident_page_says_whether_the_correction_worked(serve):
