@@ -93,9 +93,11 @@ class Engine:
         self.service: Service | None = None
 
     def _label_job(self) -> Any:
+        from alerts.fastpath import label_hook
         from classifiers.job import LabelJob  # loads ONNX Runtime: only when labelling is on
 
-        return LabelJob(self.db, self.settings, lambda: self.clock()[0])
+        clock = lambda: self.clock()[0]  # noqa: E731
+        return LabelJob(self.db, self.settings, clock, on_labelled=label_hook(self.db, self.settings, clock))
 
     def clock(self) -> tuple[datetime, bool]:
         """Now, as naive UTC; a demo replay with `drives_clock` supplies a simulated clock."""

@@ -236,6 +236,7 @@ class AlertSettings(StrictModel):
     step_minutes: int = Field(5, gt=0, le=60)
     max_steps_per_pass: int = Field(36, gt=0)
     settle_minutes: float = Field(2.0, ge=0)
+    fast_path: bool = True
     cooldown_minutes: float = Field(120.0, ge=0)
     topic_min_score: float = Field(0.5, ge=0, le=1)
     dashboard_url: str = ""

@@ -35,8 +35,10 @@ def _digest(value: Any) -> str:
 
 class LabelJob:
     def __init__(self, db: Database, settings: Settings, clock: Callable[[], datetime],
-                 labeller: Labeller | None = None) -> None:
+                 labeller: Labeller | None = None,
+                 on_labelled: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
         self.db, self.settings, self.clock = db, settings, clock
+        self.on_labelled = on_labelled  # called with each batch's label rows once stored (detection's fast path)
         self.topics = topics_from(settings)
         models = settings.classify.models_dir
         self.labeller = labeller or Labeller(topics=self.topics, models_dir=models and settings.path(models))
@@ -90,6 +92,8 @@ class LabelJob:
             if r.embedding is not None and p["created_at"] >= keep_vectors_after
         ]
         store.write(self.db, rows, vectors)
+        if self.on_labelled is not None:
+            self.on_labelled(rows)
 
 
 def label_row(post: dict[str, Any], labels: Labels, tags: store.ModelTags) -> dict[str, Any]:
