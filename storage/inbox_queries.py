@@ -23,6 +23,7 @@ SLA = {"sla_channels": Param("str_list", []), "sla_minutes": Param("str_list", [
        "default_sla": Param("float", 1440.0)}
 ITEM = {"platform": Param("str", required=True), "post_id": Param("str", required=True)}
 OPEN = "status IN ('new', 'in_progress')"
+ORDER = f"{OPEN} DESC, CASE WHEN {OPEN} THEN epoch(received_at) ELSE -epoch(received_at) END, platform, post_id"
 WITH_SLA = f"""
 sla AS (SELECT unnest($sla_channels) AS channel, TRY_CAST(unnest($sla_minutes) AS DOUBLE) AS minutes),
 items AS (
@@ -33,21 +34,28 @@ items AS (
 """
 
 QUERIES: dict[str, Query] = {
-    "inbox_queue": Query(
+    "inbox_queue": Query(  # the page's rows first, by key; then only those rows' columns and contact counts
         f"""
-        WITH {WITH_SLA},
-        contacts AS (SELECT author_id, count(*) AS contacts FROM inbox_items WHERE author_id IS NOT NULL GROUP BY ALL)
-        SELECT i.platform AS channel, i.post_id, i.received_at, i.author_id, i.author_handle, left(i.text, 400) AS text,
-               i.url, i.status, i.assignee, i.incident_id, i.answered_at, i.answered_by, i.answer_via,
-               round((epoch(coalesce(i.answered_at, i.closed_at, $now::TIMESTAMP)) - epoch(i.received_at)) / 60, 1)
-                   AS waiting_minutes,
-               i.sla_minutes, i.overdue, coalesce(c.contacts, 1) AS contacts
-        FROM items i LEFT JOIN contacts c USING (author_id)
-        WHERE ($channel IS NULL OR i.platform = $channel) AND ($assignee IS NULL OR i.assignee = $assignee)
-          AND CASE $status WHEN 'open' THEN i.{OPEN} WHEN 'all' THEN true ELSE i.status = $status END
-        ORDER BY i.{OPEN} DESC, CASE WHEN i.{OPEN} THEN epoch(i.received_at) ELSE -epoch(i.received_at) END,
-                 i.platform, i.post_id
-        LIMIT $limit
+        WITH sla AS (SELECT unnest($sla_channels) AS channel, TRY_CAST(unnest($sla_minutes) AS DOUBLE) AS minutes),
+        top AS (
+            SELECT platform, post_id FROM inbox_items
+            WHERE ($channel IS NULL OR platform = $channel) AND ($assignee IS NULL OR assignee = $assignee)
+              AND CASE $status WHEN 'open' THEN {OPEN} WHEN 'all' THEN true ELSE status = $status END
+            ORDER BY {ORDER} LIMIT $limit),
+        picked AS MATERIALIZED (
+            SELECT i.*, coalesce(s.minutes, $default_sla) AS sla_minutes
+            FROM inbox_items i SEMI JOIN top USING (platform, post_id) LEFT JOIN sla s ON s.channel = i.platform),
+        contacts AS (
+            SELECT author_id, count(*) AS contacts FROM inbox_items
+            JOIN (SELECT DISTINCT author_id FROM picked WHERE author_id IS NOT NULL) USING (author_id) GROUP BY ALL)
+        SELECT platform AS channel, post_id, received_at, author_id, author_handle, left(text, 400) AS text, url,
+               status, assignee, incident_id, answered_at, answered_by, answer_via,
+               round((epoch(coalesce(answered_at, closed_at, $now::TIMESTAMP)) - epoch(received_at)) / 60, 1)
+                   AS waiting_minutes, sla_minutes,
+               {OPEN} AND epoch($now::TIMESTAMP) - epoch(received_at) > sla_minutes * 60 AS overdue,
+               coalesce(c.contacts, 1) AS contacts
+        FROM picked LEFT JOIN contacts c USING (author_id)
+        ORDER BY {ORDER}
         """,
         {"now": Param("time", required=True), "status": Param("str", "open"), "channel": Param("str"),
          "assignee": Param("str"), "limit": Param("int", 200), **SLA},
@@ -97,9 +105,10 @@ QUERIES: dict[str, Query] = {
     "inbox_thread": Query(
         """
         WITH RECURSIVE
-        win AS (SELECT platform, post_id, reply_to_id, created_at, author_handle, text, direction, url FROM posts
-                WHERE platform = $platform AND created_at BETWEEN $around::TIMESTAMP - INTERVAL 14 DAY
-                                                              AND $around::TIMESTAMP + INTERVAL 14 DAY),
+        win AS MATERIALIZED (
+            SELECT platform, post_id, reply_to_id, created_at, author_handle, text, direction, url FROM posts
+            WHERE platform = $platform AND created_at BETWEEN $around::TIMESTAMP - INTERVAL 3 DAY
+                                                          AND $around::TIMESTAMP + INTERVAL 3 DAY),
         up(post_id, depth) AS (SELECT $post_id, 0 UNION ALL
             SELECT w.reply_to_id, up.depth - 1 FROM up JOIN win w ON w.post_id = up.post_id
             WHERE w.reply_to_id IS NOT NULL AND up.depth > -20),
@@ -113,7 +122,7 @@ QUERIES: dict[str, Query] = {
         FROM member m JOIN win w USING (post_id) ORDER BY w.created_at, w.post_id
         """,
         {**ITEM, "around": Param("time", required=True)},
-        doc="The conversation an item is in, by reply links within 14 days of `around` (the item's time): what it "
+        doc="The conversation an item is in, by reply links within 3 days of `around` (the item's time): what it "
             "replies to, up the chain, and every reply below it, the agency's included.",
     ),
     "inbox_stats": Query(
