@@ -315,6 +315,48 @@ class EffectSettings(StrictModel):
     baseline_days: int = Field(7, gt=0, le=28)  # the usual: the same hours on this many days before
 
 
+class BlueskyPosting(StrictModel):
+    enabled: bool = False
+    base_url: str = "https://bsky.social"  # the account's PDS (bsky.social for most accounts)
+    handle: str = ""  # "" for [accounts] bluesky
+    app_password: SecretRef = SecretRef(env="BLUESKY_POSTING_APP_PASSWORD")
+    timeout_seconds: float = Field(20.0, gt=0)
+
+
+class MastodonPosting(StrictModel):
+    enabled: bool = False
+    base_url: str = ""  # the agency account's server, e.g. https://gov.social
+    access_token: SecretRef = SecretRef(env="MASTODON_POSTING_TOKEN")  # a token with the write:statuses scope
+    visibility: Literal["public", "unlisted"] = "public"
+    timeout_seconds: float = Field(20.0, gt=0)
+
+
+class XPosting(StrictModel):
+    enabled: bool = False
+    base_url: str = "https://api.twitter.com"
+    consumer_key: SecretRef = SecretRef(env="X_CONSUMER_KEY")  # the app's API key and secret (OAuth 1.0a) ...
+    consumer_secret: SecretRef = SecretRef(env="X_CONSUMER_SECRET")
+    access_token: SecretRef = SecretRef(env="X_ACCESS_TOKEN")  # ... and the agency account's token, read and write
+    access_token_secret: SecretRef = SecretRef(env="X_ACCESS_TOKEN_SECRET")
+    price_per_post_usd: float = Field(0.01, ge=0)
+    monthly_cap_usd: float = Field(10.0, ge=0)
+    timeout_seconds: float = Field(20.0, gt=0)
+
+
+class PostingSettings(StrictModel):
+    """Posting approved responses from CivicRadar (responses/posting.py): off unless `enabled` and the platform's
+    own `enabled`; only roles lead and admin, after an explicit confirmation; every post audited."""
+
+    enabled: bool = False
+    bluesky: BlueskyPosting = BlueskyPosting()
+    mastodon: MastodonPosting = MastodonPosting()
+    x: XPosting = XPosting()
+
+    def platforms(self) -> list[str]:
+        """The platforms posting is on for."""
+        return [name for name in ("bluesky", "mastodon", "x") if self.enabled and getattr(self, name).enabled]
+
+
 class IntakeSettings(StrictModel):
     """The public intake process (`civicradar intake`): web tip form, SMS and Meta webhooks -> a spool on disk."""
 
@@ -376,6 +418,7 @@ class Settings(StrictModel):
     intake: IntakeSettings = IntakeSettings()
     responses: ResponseSettings = ResponseSettings()
     effect: EffectSettings = EffectSettings()
+    posting: PostingSettings = PostingSettings()
     accounts: AccountSettings = AccountSettings()
     inbox: InboxSettings = InboxSettings()
     watches: tuple[WatchSettings, ...] = ()
@@ -430,6 +473,10 @@ class Settings(StrictModel):
         for hook in self.alerts.webhooks:
             if isinstance(hook.url, SecretRef):
                 hook.url.get(f"alerts.webhooks {hook.name}.url")
+        for name in self.posting.platforms():
+            for key, ref in getattr(self.posting, name):
+                if isinstance(ref, SecretRef):
+                    ref.get(f"posting.{name}.{key}")
         for key in ("username", "password"):
             ref = getattr(self.smtp, key)
             if ref is not None and (self.alerts.emails or self.digest.enabled):

@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard import posting_view
 from dashboard.data import act, available, flash, query, session, settings
 from responses import fill, limits, rank, suggest
 from responses.model import Entry, IncidentContext, Suggestion, entries_from_rows
@@ -79,8 +80,11 @@ def _one(incident_id: int, suggestion: Suggestion, context: IncidentContext) -> 
             st.code(text, language=None, wrap_lines=True)  # the copy button is on the block
             check = limits.check(channel, text, s.responses.sms_max_segments)
             st.caption(check.summary if check.ok else f":red[{check.summary}]")
-            if fill.missing(entry.messages[lang][channel], values):
+            missing = fill.missing(entry.messages[lang][channel], values)
+            if missing:
                 st.warning("Fill in what is still in braces before posting.", icon=":material/edit:")
+            posting_view.offer(incident_id, entry.response_id, entry.version, lang, channel, text,
+                               check.ok and not missing)  # off unless [posting] is on
     _record(incident_id, entry, channels)
 
 

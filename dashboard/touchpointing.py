@@ -171,7 +171,10 @@ def files(frame: pd.DataFrame, chart: alt.TopLevelMixin, stem: str, described: s
           actor: str) -> dict[str, tuple[Builder, str, str]]:
     """Per format: the deferred file (built and recorded as `actor` when asked for), its name and its type."""
     def recorder(fmt: str) -> Callable[[], None]:
-        return lambda: service.action("download", actor, view=stem, sql=described, format=fmt, rows=len(frame))
+        def record() -> None:
+            service.action("download", actor, view=stem, sql=described, format=fmt, rows=len(frame))
+
+        return record
 
     return {"CSV": (functools.partial(_recorded, lambda: to_bytes(frame, "CSV"), recorder("CSV")), f"{stem}.csv",
                     "text/csv"),

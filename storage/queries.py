@@ -155,5 +155,6 @@ AREA_MODULES: list[str] = [  # e.g. "storage.alert_queries"; add one line per ar
     "storage.inbox_queries",
     "storage.effect_queries",
     "storage.touchpoint_queries",
+    "storage.posting_queries",
 ]
 _register_area_queries()

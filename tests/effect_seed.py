@@ -103,7 +103,7 @@ def serve_fixture(fresh_db, tmp_path, monkeypatch):
     """Start the real service on `fresh_db` with the engine clock at `engine_now`; env set for the dashboard."""
     servers = []
 
-    def start(engine_now):
+    def start(engine_now, extra_settings: str = ""):
         st.cache_data.clear()
         st.cache_resource.clear()
         app = create_app(fresh_db, TOKEN, lambda: (engine_now, False),
@@ -112,9 +112,10 @@ def serve_fixture(fresh_db, tmp_path, monkeypatch):
         server.start()
         servers.append(server)
         store = UserStore(tmp_path / "users.yaml")
-        for role, password in PASSWORDS.items():
+        for role, password in {**PASSWORDS, "lead": "lead-pass-1"}.items():
             store.add(role, role, name=f"{role.title()} User", password=password, rounds=4)
-        (tmp_path / "settings.toml").write_text(f'[dashboard]\nusers_file = "{tmp_path / "users.yaml"}"\n')
+        (tmp_path / "settings.toml").write_text(f'[dashboard]\nusers_file = "{tmp_path / "users.yaml"}"\n'
+                                                + extra_settings)
         monkeypatch.setenv(URL_ENV, f"http://127.0.0.1:{server.server.config.port}")
         monkeypatch.setenv(TOKEN_ENV, TOKEN)
         monkeypatch.setenv("CIVICRADAR_SETTINGS", str(tmp_path / "settings.toml"))
