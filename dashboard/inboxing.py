@@ -16,7 +16,6 @@ import pandas as pd
 
 from dashboard.auth import Session
 from dashboard.data import available, pseudonymise, query, settings
-from responses import limits
 from storage.actions import ACTIONS
 
 OPEN = ["new", "in_progress"]
@@ -85,6 +84,8 @@ class ReplyCheck:
 
 def check_reply(channel: str, text: str) -> ReplyCheck:
     """The reply's length against the channel's limit (responses.limits; plain characters where it has none)."""
+    from responses import limits  # the Inbox's reply box only: the Overview imports this module too
+
     if channel in PLAIN_LIMITS:
         limit = PLAIN_LIMITS[channel]
         return ReplyCheck(len(text) <= limit, f"{channel_name(channel)}: {len(text)} / {limit} characters", limit)

@@ -135,7 +135,7 @@ def test_sql_runs_limits_downloads_and_saves_views(dash):
     _, db = dash
     at = page("sql", "analyst").run()
     assert not at.exception
-    assert "posts (19)" in [e.label for e in at.expander]
+    assert "posts (20)" in [e.label for e in at.expander]
     at.text_area[0].input("SELECT platform, count(*) AS n FROM posts GROUP BY ALL ORDER BY platform")
     next(b for b in at.button if b.label == "Run query").click().run()
     assert not at.exception
