@@ -43,7 +43,8 @@ class Clock:
     def engine_time(self, wall: datetime) -> datetime:
         if not self.simulated:
             return wall
-        return self.engine_now - (self.wall_now - wall) * self.speed
+        # to the minute: the mapping moves with every look at the clocks, and a stable time keeps the page's cache
+        return (self.engine_now - (self.wall_now - wall) * self.speed).replace(second=0, microsecond=0)
 
 
 def replay_speed(s: Settings) -> float:
