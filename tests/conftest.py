@@ -69,3 +69,12 @@ def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from classifiers.testing import build_tiny_models
 
     return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _browser_patience() -> None:
+    """Playwright's assertions wait 5 s by default: a dashboard's first render on a loaded 2-core CI machine can
+    take longer, so browser tests wait as long as their pages' own timeouts."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
