@@ -3,11 +3,12 @@ for 10 minutes.
 
 The labeller does what the label job does each second, with synthetic labels instead of the models (which manage
 ~300 posts/s on these two cores, bench/classify.py): it asks for the posts still unlabelled (`storage.labels.pending`)
-and writes their labels (`storage.labels.write`, which recounts the rollups' sentiment). Readers ask for 24-hour
-windows: hourly and 15-minute volume, the window's totals, sentiment volume and topic volume.
+and writes their labels (`storage.labels.write`, which moves each post between sentiments and topics in the rollups).
+Readers ask for 24-hour windows: hourly and 15-minute volume, the window's totals, sentiment volume and topic volume
+(all from the 5-minute rollups).
 
-Reports read latency p50 / p95 / p99, write lag (how far the writer falls behind its schedule), the label pass's
-p95 and memory growth (slope of RSS over the second half of the run; no trend means ~0 MB/min).
+Reports read latency p50 / p95 / p99 (and p95 per query), write lag (how far the writer falls behind its schedule),
+the label pass's p95 and memory growth (slope of RSS over the second half of the run; no trend means ~0 MB/min).
 
 Run: .venv/bin/python bench/soak.py [--seconds 600]   (fixed seed; prints one line)
 """
@@ -50,6 +51,7 @@ class Soak:
         self.db, self.seconds, self.stop = db, seconds, threading.Event()
         self.url = f"http://127.0.0.1:{port}"
         self.latencies: list[float] = []
+        self.by_query: dict[str, list[float]] = {}
         self.lags: list[float] = []
         self.label_passes: list[float] = []
         self.memory: list[tuple[float, float]] = []
@@ -63,7 +65,9 @@ class Soak:
             name, extra = queries[k % len(queries)]
             started = time.perf_counter()
             client.query(name, since=self.now - timedelta(hours=24), until=self.now, **extra)
-            self.latencies.append(time.perf_counter() - started)
+            took = time.perf_counter() - started
+            self.latencies.append(took)
+            self.by_query.setdefault(f"{name}/{extra.get('bucket_minutes', '')}".rstrip("/"), []).append(took)
             k += 1
 
     def writer(self) -> None:
@@ -130,7 +134,8 @@ def main() -> None:
           f"read p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms over {len(soak.latencies):,} reads; "
           f"write lag p95 {np.percentile(soak.lags, 95):.2f} s, max {max(soak.lags):.2f} s; "
           f"label pass p95 {np.percentile(soak.label_passes, 95):.2f} s; "
-          f"RSS {soak.memory[-1][1]:.0f} MB, trend {slope:+.1f} MB/min (second half)")
+          f"RSS {soak.memory[-1][1]:.0f} MB, trend {slope:+.1f} MB/min (second half); p95 by query: "
+          + ", ".join(f"{k} {np.percentile(v, 95) * 1000:.0f}" for k, v in sorted(soak.by_query.items())) + " ms")
 
 
 if __name__ == "__main__":
