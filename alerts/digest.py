@@ -24,6 +24,7 @@ from alerts import digest_inbox
 from alerts import digest_incidents as di
 from alerts import explain as ex
 from settings import Settings
+from storage.csvsafe import csv_text
 
 QueryFn = Callable[[str, dict[str, Any]], pd.DataFrame]
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -123,7 +124,7 @@ def _csv(alerts: pd.DataFrame, members: pd.DataFrame) -> str:
     incident = di.incident_of(members)
     with_incident = alerts.assign(incident_id=[incident.get(int(a)) for a in alerts["alert_id"]]) if len(alerts) \
         else alerts
-    return with_incident.reindex(columns=CSV_COLUMNS).to_csv(index=False)
+    return csv_text(with_incident.reindex(columns=CSV_COLUMNS))
 
 
 def summarise(data: dict[str, Any], s: Settings, since: datetime, until: datetime) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from storage.csvsafe import write_csv
+
 from . import Labeller, Labels
 from . import evaluate as ev
 from .errors import ClassifierError
@@ -109,7 +111,7 @@ def run_classify(args: argparse.Namespace) -> int:
             rows += [row_values(lab) for lab in labeller.label(texts[start : start + CHUNK], args.batch_size)]
             bar.update(min(CHUNK, len(texts) - start))
     added = pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS), index=frame.index)
-    frame.drop(columns=[c for c in OUTPUT_COLUMNS if c in frame.columns]).join(added).to_csv(args.output, index=False)
+    write_csv(frame.drop(columns=[c for c in OUTPUT_COLUMNS if c in frame.columns]).join(added), args.output)
     print(f"labelled {len(frame)} posts -> {args.output} ({json.dumps(labeller.models)})", file=sys.stderr)
     return 0
 
@@ -122,7 +124,7 @@ def run_match_claims(args: argparse.Namespace) -> int:
     ranked = ev.rank_claims(labeller, frame[args.text_column].tolist(), args.top)
     out = [(qid, rank, cid, score) for qid, row in zip(frame[args.id_column], ranked, strict=True)
            for rank, (cid, score) in enumerate(row, 1)]
-    pd.DataFrame(out, columns=["query_id", "rank", "claim_id", "score"]).to_csv(args.output, index=False)
+    write_csv(pd.DataFrame(out, columns=["query_id", "rank", "claim_id", "score"]), args.output)
     return 0
 
 

