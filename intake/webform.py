@@ -53,7 +53,10 @@ class RateLimit:
         self._seen: dict[str, deque[float]] = defaultdict(deque)
 
     def allow(self, address: str, now: float | None = None) -> bool:
-        now, seen = now or time.monotonic(), self._seen[address]
+        now = now or time.monotonic()
+        if len(self._seen) > 10_000:  # forget addresses quiet for an hour, so a flood of addresses cannot grow it
+            self._seen = defaultdict(deque, {a: d for a, d in self._seen.items() if d and d[-1] > now - self.window})
+        seen = self._seen[address]
         while seen and seen[0] <= now - self.window:
             seen.popleft()
         if len(seen) >= self.limit:
@@ -83,10 +86,10 @@ class TipForm:
         form = {k: v[0].strip() for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         address = request.client.host if request.client else "unknown"
         if not self.limit.allow(address):
-            log.warning("tip form: rate limit reached for %s", address)
+            log.warning("tip form: an address reached the hourly limit (%d tips); refused", self.settings.tips_per_hour)
             return self.page(429, error="Too many messages from your connection in the last hour. Please try later.")
         if form.get(HONEYPOT):  # only bots fill the hidden field: thank them and keep nothing
-            log.info("tip form: honeypot filled by %s; not kept", address)
+            log.info("tip form: the honeypot field was filled (a bot); nothing kept")
             return self.page(reference="received", text=form.get("text", "")[:200])
         return self.accept(form)
 
