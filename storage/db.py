@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from collectors.base import Batch, Claim, Post, scrub, to_json
 from settings import redact
-from storage import inbox_track, migrations, rollup
+from storage import inbox_track, migrations, rollup, service_requests
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -86,7 +86,8 @@ UPDATE_POSTS = (
 # (bench/ingest.py: ~115k posts/s); 256MB makes it ~150k, at the price of a longer log replay after a crash.
 CHECKPOINT_THRESHOLD = "256MB"
 FRESH = "batch ANTI JOIN again USING (platform, post_id)"
-DEPENDENT_TABLES = ("post_keys", "labels", "embeddings", "inbox_items", "inbox_events", "own_post_engagement")
+DEPENDENT_TABLES = ("post_keys", "labels", "embeddings", "inbox_items", "inbox_events", "own_post_engagement",
+                    "service_requests")
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
@@ -265,6 +266,7 @@ class Database:
         try:
             Database._store_posts(con)
             inbox_track.track(con, "batch", table)  # inbox rows, answers and engagement of these posts
+            service_requests.track(con, table)  # Open311 requests as columns; closed ones close their items
         finally:
             con.unregister("batch")
 

@@ -9,7 +9,7 @@ import logging
 
 import duckdb
 
-from storage import inbox_schema, incident_schema, response_schema, rollup
+from storage import inbox_schema, incident_schema, response_schema, rollup, service_schema
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +281,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("011_incidents", incident_schema.MIGRATION_SQL),
     ("012_responses", response_schema.MIGRATION_SQL),
     ("015_inbox", inbox_schema.MIGRATION_SQL),
+    ("016_service_requests", service_schema.MIGRATION_SQL),
 ]
 
 

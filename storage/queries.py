@@ -156,5 +156,6 @@ AREA_MODULES: list[str] = [  # e.g. "storage.alert_queries"; add one line per ar
     "storage.effect_queries",
     "storage.touchpoint_queries",
     "storage.posting_queries",
+    "storage.service_queries",
 ]
 _register_area_queries()
