@@ -65,15 +65,18 @@ class Summary:
     high: int
     overdue: int
     median_ack: str | None  # over the last 7 days
+    median_response: str | None  # opening to the first recorded response, over the last 7 days
     within: Share  # targets met over the last 7 days
 
 
 def summary_of(open_now: pd.DataFrame, week: pd.DataFrame) -> Summary:
     """From `incidents` (open ones) and `incident_response_times` over the last 7 days."""
     late = sum(1 for _, r in open_now.iterrows() if overdue(r, targets(), wall()))
-    ack = week["minutes_to_acknowledge"].dropna() if len(week) else pd.Series(dtype=float)
+    ack, answered = (week[c].dropna() if len(week) else pd.Series(dtype=float)
+                     for c in ("minutes_to_acknowledge", "minutes_to_first_response"))
     return Summary(len(open_now), int((open_now["severity"] == "high").sum()) if len(open_now) else 0, late,
-                   minutes(float(ack.median())) if len(ack) else None, share_of(week, targets(), wall()))
+                   minutes(float(ack.median())) if len(ack) else None,
+                   minutes(float(answered.median())) if len(answered) else None, share_of(week, targets(), wall()))
 
 
 def summary(engine_now: datetime) -> Summary | None:

@@ -67,7 +67,7 @@ def fetch(now: datetime, by: str, hours: int) -> Live:
 def tiles(live: Live) -> None:
     row = live.tiles
     posts, usual = int(row["posts_last_hour"]), row["usual_last_hour"]
-    cols = st.columns(6)
+    cols = st.columns(7)
     change = None if pd.isna(usual) else f"{posts - usual:+.0f} vs usual ({usual:.0f})"
     cols[0].metric("Posts in the last hour", f"{posts:,}", change, delta_color="off",
                    help=f"Usual: the mean of the same hour on the previous {int(row['usual_days'])} day(s) with data.")
@@ -79,7 +79,8 @@ def tiles(live: Live) -> None:
                    delta_color="inverse", help=f"Of {int(row['labelled_hour'])} labelled posts in the last hour.")
     summary = live.incidents
     if summary is None:
-        for col, label in zip(cols[3:], ("Open incidents", "Median time to acknowledge", "Within target"), strict=True):
+        labels = ("Open incidents", "Median time to acknowledge", "Median time to first response", "Within target")
+        for col, label in zip(cols[3:], labels, strict=True):
             col.metric(label, "—", help="Incidents are not available from this engine yet.")
         return
     late = [f"{summary.high} high" if summary.high else "", f"{summary.overdue} overdue" if summary.overdue else ""]
@@ -88,7 +89,9 @@ def tiles(live: Live) -> None:
                    help="Each incident groups the alerts of one situation.")
     cols[4].metric("Median time to acknowledge", summary.median_ack or "—",
                    help="Over incidents of the last 7 days, from opening to the first action by staff.")
+    cols[5].metric("Median time to first response", summary.median_response or "—",
+                   help="Over incidents of the last 7 days, from opening to the agency's first recorded response.")
     share = summary.within.overall
-    cols[5].metric("Within target", "—" if share is None else f"{share:.0%}",
+    cols[6].metric("Within target", "—" if share is None else f"{share:.0%}",
                    help=f"Incidents of the last 7 days, {summary.within.text()} (targets in settings.toml "
                         "[incidents.targets]).")

@@ -78,12 +78,15 @@ def test_overview_counts_open_incidents_and_shows_narratives(dash):
     metrics = {m.label: m for m in at.metric}
     assert metrics["Open incidents"].value == "1" and "1 high" in metrics["Open incidents"].delta  # both alerts
     assert metrics["Median time to acknowledge"].value == "—" and metrics["Within target"].value == "—"
+    assert metrics["Median time to first response"].value == "—"
     client.action("incident_acknowledge", "comms", incident_id=1)
+    client.action("incident_record_response", "comms", incident_id=1, channel="x", url="https://x.com/a/status/1")
     st.cache_data.clear()  # the page caches its queries for 30 s
     at = page("overview", "viewer").run()
     assert not at.exception
     metrics = {m.label: m for m in at.metric}
     assert metrics["Median time to acknowledge"].value == "0 min" and metrics["Within target"].value == "100%"
+    assert metrics["Median time to first response"].value == "0 min"
     assert 'Emerging narrative: "salt water" (12 posts)' in list(at.dataframe[0].value["title"])
 
 
