@@ -18,6 +18,7 @@ from collectors.imap import ImapCollector, ImapSettings
 from collectors.intake import IntakeCollector, IntakeSourceSettings
 from collectors.mastodon import MastodonCollector, MastodonSettings
 from collectors.mastodon_account import MastodonAccountCollector, MastodonAccountSettings
+from collectors.meta import MetaPageCollector, MetaPageSettings
 from collectors.open311 import Open311Collector, Open311Settings
 from collectors.reddit import RedditCollector, RedditSettings
 from collectors.reddit_account import RedditAccountCollector, RedditAccountSettings
@@ -62,6 +63,7 @@ KINDS: dict[str, tuple[type[SourceSettings], Factory]] = {
         name, s, ctx.accounts.x, ctx.wall)),
     "reddit_account": (RedditAccountSettings, lambda name, s, ctx: RedditAccountCollector(  # type: ignore[arg-type]
         name, s, ctx.accounts.reddit)),
+    "meta_page": (MetaPageSettings, lambda name, s, ctx: MetaPageCollector(name, s, ctx.wall)),  # type: ignore[arg-type]
     "claims": (ClaimsFileSettings, lambda name, s, ctx: ClaimsFileCollector(name, s, ctx.base_dir)),  # type: ignore[arg-type]
 }
 
