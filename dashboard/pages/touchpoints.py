@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import streamlit as st
 
+from dashboard import servicemap
 from dashboard import touchpointing as tp
 from dashboard.data import connect, now, pseudonymise, query, require, settings
 
@@ -33,6 +34,7 @@ st.dataframe(cells, hide_index=True, width="stretch",
                                 "min to first response (incidents)", format="%.0f"),
                             "median_minutes_to_answer": st.column_config.NumberColumn(
                                 "min to answer (inbox)", format="%.0f")})
+servicemap.show(since, until)  # 311 requests on a map, time to close per service
 
 st.subheader("A cell's posts")
 keys = list(zip(cells["channel"], cells["topic"], strict=True))
