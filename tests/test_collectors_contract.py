@@ -30,14 +30,14 @@ IMAP_URL: list[str] = []
 WATCHES = (Watch("vaccines", ("vaccine",), ("vaccine",)),)
 SECRETS = {"X_BEARER_TOKEN": "t", "REDDIT_CLIENT_ID": "i", "REDDIT_CLIENT_SECRET": "s",
            "BLUESKY_APP_PASSWORD": "p", "GOOGLE_FACTCHECK_API_KEY": "k", "REDDIT_PASSWORD": "w",
-           "MASTODON_ACCESS_TOKEN": "m"}
+           "MASTODON_ACCESS_TOKEN": "m", "META_PAGE_TOKEN": "EAAx"}
 ACCOUNTS = settings_module.AccountSettings(bluesky="a.bsky.social", mastodon="harborhealth", x="HarborCountyPH",
                                            reddit="HarborCountyPH")  # the agency's own accounts (*_account kinds)
 SHAPES = ROOT / "tests" / "fixtures" / "shapes"
 SAMPLES = {  # one recorded body per module, mutated by the fuzzer
     "x": ("x", "search_page1.json"), "reddit": ("reddit", "new_page1.json"), "mastodon": ("mastodon", "tag_page1.json"),
     "open311": ("open311", "requests.json"), "factchecks": ("factchecks", "claims_search.json"),
-    "bluesky": ("bluesky", "search_page1.json"),
+    "bluesky": ("bluesky", "search_page1.json"), "meta": ("meta", "published_posts.json"),
 }
 
 
@@ -49,7 +49,9 @@ def serve_fakes(httpserver) -> None:
               "/api/v1/timelines/tag/vaccine": ("mastodon", "tag_page2.json"),
               "/requests.json": ("open311", "requests_later.json"),
               "/v1alpha1/claims:search": ("factchecks", "claims_search_page2.json"),
-              "/feed.rss": ("rss", "agency.rss"), "/xrpc/app.bsky.feed.searchPosts": ("bluesky", "search_empty.json")}
+              "/feed.rss": ("rss", "agency.rss"), "/xrpc/app.bsky.feed.searchPosts": ("bluesky", "search_empty.json"),
+              "/1001/published_posts": ("meta", "published_posts.json"),
+              "/1001/conversations": ("meta", "conversations.json"), "/17841000/media": ("meta", "media.json")}
     for path, (source, name) in routes.items():
         httpserver.expect_request(path).respond_with_data(body(source, name), content_type="application/json")
     serve_account_fakes(httpserver)
@@ -95,7 +97,8 @@ def overrides(kind: str, url: str, ws: str, tmp_path: Path) -> dict[str, typing.
         return {"path": str(tmp_path / "spool")}
     extra = {"jetstream": {"base_url": ws, "listen_seconds": 0.3}, "reddit": {"subreddits": ["HarborCounty"]},
              "bluesky_search": {"handle": "a.bsky.social"}, "rss": {"feeds": ["feed.rss"]},
-             "claims": {"path": "claims.csv"}, "factchecks": {"queries": ["vaccine"]}}
+             "claims": {"path": "claims.csv"}, "factchecks": {"queries": ["vaccine"]},
+             "meta_page": {"page_id": "1001", "instagram_user_id": "17841000", "lookback_days": 100000.0}}
     return {"base_url": url, **extra.get(kind, {})}
 
 
