@@ -73,6 +73,7 @@ def service_token(s: Settings) -> str:
 
 class Engine:
     def __init__(self, s: Settings, db: Database | None = None) -> None:
+        s = registry.typed(s)  # each source by its kind's settings model (settings.load keeps them as written)
         self.settings = s
         self.db = db or Database(s.db_path, s.storage.memory_limit)
         self.db.abandon_unfinished_runs()
@@ -411,7 +412,7 @@ def parser() -> argparse.ArgumentParser:
 
     for name, (fn, help_text) in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text)
-        cmd.set_defaults(func=lambda a, fn=fn: fn(settings_module.load(a.settings), a))
+        cmd.set_defaults(func=lambda a, fn=fn: fn(registry.load(a.settings), a))  # sources typed: checked now
         if name == "collect":
             cmd.add_argument("--source", required=True, help="the source's name in settings.toml")
             cmd.add_argument("--once", action="store_true", help="one run, then exit")

@@ -13,64 +13,20 @@ import secrets
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+
+# re-exported: the rest of the project imports these from here
+from core.settings_base import SecretRef as SecretRef
+from core.settings_base import SettingsError as SettingsError
+from core.settings_base import SourceSettings as SourceSettings
+from core.settings_base import SourceTable as SourceTable
+from core.settings_base import StrictModel as StrictModel
+from core.settings_base import describe_errors as describe_errors
+from core.settings_base import redact as redact
 
 DEFAULT_PATH = Path("settings.toml")
-
-
-class SettingsError(Exception):
-    """The settings file is unusable; the message names the file, the key and what was expected."""
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-_SECRETS: set[str] = set()  # every secret value read so far, so that `redact` can keep it out of text we store
-
-
-def redact(text: str) -> str:
-    """`text` with every secret this process has read replaced: for logs, run records and error messages."""
-    for secret in _SECRETS:
-        if secret in text:
-            text = text.replace(secret, "[redacted]")
-    return text
-
-
-def _secret_parts(value: str) -> list[str]:
-    """The value, and for a URL also its path and query and any password: servers echo those in error pages."""
-    parts = urlsplit(value)
-    if not (parts.scheme and parts.netloc):
-        return [value]
-    tail = parts.path + (f"?{parts.query}" if parts.query else "")
-    return [value, tail, tail.lstrip("/"), parts.password or ""]
-
-
-class SecretRef(StrictModel):
-    """A secret held in an environment variable: `{ env = "NAME" }`."""
-
-    env: str
-
-    def get(self, needed_by: str) -> str:
-        value = os.environ.get(self.env)
-        if not value:
-            raise SettingsError(f"environment variable {self.env} is not set (needed by {needed_by}); export it.")
-        _SECRETS.update(part for part in _secret_parts(value) if len(part) >= 6)  # shorter would hit ordinary words
-        return value
-
-
-class SourceSettings(StrictModel):
-    """Fields every source has; each collector module subclasses this with `kind: Literal[...]`."""
-
-    kind: str
-    enabled: bool = True
-    every_seconds: float = Field(60.0, gt=0)
-
-    def secrets(self) -> dict[str, SecretRef]:
-        return {k: v for k, v in self if isinstance(v, SecretRef)}
 
 
 class WatchSettings(StrictModel):
@@ -423,7 +379,7 @@ class Settings(StrictModel):
     inbox: InboxSettings = InboxSettings()
     watches: tuple[WatchSettings, ...] = ()
     topics: tuple[TopicSettings, ...] = ()
-    sources: dict[str, SourceSettings] = {}
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)  # typed by collectors.registry.typed
     file: Path = DEFAULT_PATH  # where these settings were read from; relative paths resolve against its folder
 
     @field_validator("timezone")
@@ -501,7 +457,7 @@ def parse(data: dict[str, Any], path: Path) -> Settings:
     try:
         settings = Settings.model_validate({**data, "file": path.resolve()})
     except ValidationError as e:
-        errors = _describe(e, path, ()) + errors
+        errors = describe_errors(e, path, ()) + errors
         settings = None
     if errors:
         raise SettingsError("\n".join(errors))
@@ -510,33 +466,18 @@ def parse(data: dict[str, Any], path: Path) -> Settings:
 
 
 def _parse_sources(raw: Any, path: Path, errors: list[str]) -> dict[str, SourceSettings]:
-    from collectors.registry import settings_models  # collectors import this module's base classes
-
-    models = settings_models()
+    """Each source's common keys; `collectors.registry.typed` checks the rest by kind where collectors are built."""
     if not isinstance(raw, dict):
         errors.append(f"{path}: sources: expected a table of named sources")
         return {}
     parsed: dict[str, SourceSettings] = {}
     for name, section in raw.items():
-        kind = section.get("kind") if isinstance(section, dict) else None
-        if kind not in models:
-            known = ", ".join(sorted(models))
-            errors.append(f"{path}: sources.{name}.kind: expected one of {known}, got {kind!r}")
+        if not isinstance(section, dict):
+            errors.append(f"{path}: sources.{name}: expected a table with a kind, got {section!r}")
             continue
         try:
-            parsed[name] = models[kind].model_validate(section)
+            parsed[name] = SourceTable.model_validate(section)
         except ValidationError as e:
-            errors.extend(_describe(e, path, ("sources", name)))
+            errors.extend(describe_errors(e, path, ("sources", name)))
     return parsed
-
-
-def _describe(error: ValidationError, path: Path, prefix: tuple[str, ...]) -> list[str]:
-    lines = []
-    for item in error.errors():
-        key = ".".join(str(part) for part in (*prefix, *item["loc"]))
-        if item["type"] == "extra_forbidden":
-            lines.append(f"{path}: {key}: unknown key (check its spelling against settings.toml)")
-        else:
-            lines.append(f"{path}: {key}: {item['msg']} (got {item.get('input')!r})")
-    return lines
 

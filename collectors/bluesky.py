@@ -48,7 +48,7 @@ from collectors.mapping import (
     text,
     when,
 )
-from settings import SecretRef, SourceSettings
+from core.settings_base import SecretRef, SourceSettings
 
 PLATFORM = "bluesky"
 POST = "app.bsky.feed.post"

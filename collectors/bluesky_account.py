@@ -28,7 +28,7 @@ from collectors.base import BY_AGENCY, PUBLIC, TO_AGENCY, BaseCollector, Batch, 
 from collectors.bluesky import _sdk_error as sdk_error
 from collectors.bluesky import parse, to_posts  # noqa: F401  # the pure mappers of these responses
 from collectors.mapping import Mapped, dump_state, load_state, obj, seq, text
-from settings import SecretRef, SourceSettings
+from core.settings_base import SecretRef, SourceSettings
 
 
 class BlueskyAccountSettings(SourceSettings):

@@ -28,7 +28,7 @@ from pydantic import Field
 from collectors.base import AuthFailed, BadPayload, BaseCollector, Batch, Claim, CollectorError, Post, Watch
 from collectors.http import get, session
 from collectors.mapping import Mapped, decode_json, dump_state, each, load_state, obj, seq, text, when
-from settings import SecretRef, SourceSettings
+from core.settings_base import SecretRef, SourceSettings
 
 KEY_HINT = ("Google rejected the API key: create a key with the Fact Check Tools API enabled in Google Cloud "
             "(console.cloud.google.com, APIs & Services) and export it as the variable sources.NAME.api_key names.")

@@ -31,7 +31,7 @@ from pydantic import Field
 
 from collectors.base import AuthFailed, BaseCollector, Batch, CollectorError, Post, SourceUnavailable, utc
 from collectors.mapping import Mapped, dump_state, each, load_state, obj, when
-from settings import SecretRef, SourceSettings
+from core.settings_base import SecretRef, SourceSettings
 
 PLATFORM = "email"
 MAX_TEXT = 20_000

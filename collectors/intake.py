@@ -24,8 +24,8 @@ from pydantic import Field
 from collectors.base import BaseCollector, Batch, Post
 from collectors.imap import address_hash
 from collectors.mapping import Mapped, decode_json, dump_state, each, load_state, obj, text, when
+from core.settings_base import SourceSettings
 from intake.spool import Position, read, remove_collected
-from settings import SourceSettings
 
 CHANNELS = ("webform", "sms", "facebook", "instagram")
 PHONE = re.compile(r"^\+?[\d\s().-]{6,20}$")

@@ -44,7 +44,7 @@ from collectors.base import (
 )
 from collectors.mapping import Mapped, decode_json, dump_state, each, load_state, obj, seq, text, when
 from collectors.streams import StreamBuffer
-from settings import SecretRef, SourceSettings
+from core.settings_base import SecretRef, SourceSettings
 
 PLATFORM = "mastodon"
 BREAKS = re.compile(r"<br\s*/?>|</p>", re.I)

@@ -30,7 +30,7 @@ from collectors.mapping import Mapped, dump_state, load_state, obj, text
 from collectors.mastodon import _newest as newest_id
 from collectors.mastodon import _translated as translated
 from collectors.mastodon import parse, to_posts  # noqa: F401  # the pure mappers of these responses
-from settings import SecretRef, SourceSettings
+from core.settings_base import SecretRef, SourceSettings
 
 
 class MastodonAccountSettings(SourceSettings):

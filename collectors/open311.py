@@ -25,7 +25,7 @@ from pydantic import Field
 from collectors.base import BaseCollector, Batch, CollectorError, Post, Quarantined
 from collectors.http import get, session
 from collectors.mapping import Mapped, decode_json, dump_state, each, load_state, text, when
-from settings import SecretRef, SourceSettings
+from core.settings_base import SecretRef, SourceSettings
 
 PLATFORM = "open311"
 AUTH_HINT = ("The city's Open311 endpoint rejected the request: if it needs an api_key, set sources.NAME.api_key "

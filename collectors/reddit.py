@@ -35,7 +35,7 @@ from collectors.base import (
 )
 from collectors.http import retry_after
 from collectors.mapping import Mapped, dump_state, each, from_micros, load_state, obj, seq, text
-from settings import SecretRef, SourceSettings
+from core.settings_base import SecretRef, SourceSettings
 
 PLATFORM = "reddit"
 DEFAULT_API = "https://oauth.reddit.com"

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from collectors.base import BY_AGENCY, TO_AGENCY, AuthFailed, BaseCollector, Batch, CollectorError
 from collectors.reddit import DEFAULT_API, RedditCollector, _NoRetry, parse, to_posts  # noqa: F401  # pure mappers
-from settings import SecretRef, SourceSettings
+from core.settings_base import SecretRef, SourceSettings
 
 INBOX = ("/message/inbox", "/message/mentions")
 

@@ -1,6 +1,8 @@
 """Every source kind CivicRadar knows: its settings model and how to build its collector.
 
 A new source is one module with a `SourceSettings` subclass and a collector class, plus one line here.
+`settings.load` keeps each `[sources.NAME]` table as written (so the dashboard never imports a platform's client
+library); `typed` parses them by kind where collectors are built: the engine and the CLI.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import ValidationError
+
+import settings as settings_module
 from collectors.base import Collector, Watch
 from collectors.bluesky import BlueskySearchCollector, BlueskySearchSettings, JetstreamCollector, JetstreamSettings
 from collectors.bluesky_account import BlueskyAccountCollector, BlueskyAccountSettings
@@ -26,7 +31,8 @@ from collectors.replay import ReplayCollector, ReplaySettings
 from collectors.rss import RssCollector, RssSettings
 from collectors.x import XCollector, XSettings
 from collectors.x_account import XAccountCollector, XAccountSettings
-from settings import AccountSettings, SourceSettings
+from core.settings_base import SettingsError, SourceSettings, SourceTable, describe_errors
+from settings import AccountSettings, Settings
 
 
 @dataclass(frozen=True)
@@ -74,3 +80,31 @@ def settings_models() -> dict[str, type[SourceSettings]]:
 
 def build(name: str, settings: SourceSettings, context: Context) -> Collector:
     return KINDS[settings.kind][1](name, settings, context)
+
+
+def typed(s: Settings) -> Settings:
+    """`s` with each source parsed by its kind's settings model; errors name the file and the key, all at once."""
+    errors: list[str] = []
+    sources = {name: _typed(name, source, s.file, errors) for name, source in s.sources.items()}
+    if errors:
+        raise SettingsError("\n".join(errors))
+    return s.model_copy(update={"sources": sources})
+
+
+def _typed(name: str, source: SourceSettings, path: Path, errors: list[str]) -> SourceSettings:
+    if not isinstance(source, SourceTable):
+        return source  # already typed
+    if source.kind not in KINDS:
+        known = ", ".join(sorted(KINDS))
+        errors.append(f"{path}: sources.{name}.kind: expected one of {known}, got {source.kind!r}")
+        return source
+    try:
+        return KINDS[source.kind][0].model_validate(source.table())
+    except ValidationError as e:
+        errors.extend(describe_errors(e, path, ("sources", name)))
+        return source
+
+
+def load(path: Path | str = settings_module.DEFAULT_PATH) -> Settings:
+    """`settings.load` with every source typed: what the engine and the CLI start from."""
+    return typed(settings_module.load(path))

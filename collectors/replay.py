@@ -23,7 +23,7 @@ from typing import Any, Literal
 from dateutil import parser as dateparser
 
 from collectors.base import DIRECTIONS, PUBLIC, BadPayload, Batch, Post, Quarantined, count, utc
-from settings import SourceSettings
+from core.settings_base import SourceSettings
 
 POST_FIELDS = ("platform", "post_id", "text")
 INT_FIELDS = ("like_count", "repost_count", "reply_count", "quote_count")

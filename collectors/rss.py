@@ -25,7 +25,7 @@ from pydantic import Field
 from collectors.base import BaseCollector, Batch, CollectorError, Post, Quarantined
 from collectors.http import get, session
 from collectors.mapping import Mapped, dump_state, each, load_state, obj, text
-from settings import SourceSettings
+from core.settings_base import SourceSettings
 
 PLATFORM = "news"
 TAGS = re.compile(r"<[^>]+>")

@@ -47,7 +47,7 @@ from collectors.x_support import (
     translated,
     watch_terms,
 )
-from settings import SecretRef, SourceSettings
+from core.settings_base import SecretRef, SourceSettings
 
 PLATFORM = "x"
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]

@@ -28,7 +28,7 @@ from collectors.base import BY_AGENCY, TO_AGENCY, BaseCollector, Batch, Collecto
 from collectors.mapping import Mapped, dump_state, load_state, obj, page_state, text
 from collectors.x import EXPANSIONS, TWEET_FIELDS, USER_FIELDS, parse, reads, to_posts  # noqa: F401
 from collectors.x_support import TWEEPY_HOST, RewriteAdapter, capped, translated
-from settings import SecretRef, SourceSettings
+from core.settings_base import SecretRef, SourceSettings
 
 
 class XAccountSettings(SourceSettings):

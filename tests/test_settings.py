@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 import settings
+from collectors import registry
 from collectors.registry import settings_models
 from collectors.replay import ReplaySettings
 
@@ -11,11 +12,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_shipped_settings_load_and_describe_the_demo():
-    s = settings.load(ROOT / "settings.toml")
+    s = registry.load(ROOT / "settings.toml")
     assert s.agency and s.zone
     demo = s.sources["demo"]
     assert isinstance(demo, ReplaySettings) and demo.enabled and demo.drives_clock
     assert s.db_path == ROOT / "data" / "civicradar.duckdb"
+
+
+def test_sources_stay_as_written_until_the_registry_types_them():
+    s = settings.load(ROOT / "settings.toml")
+    demo = s.sources["demo"]
+    assert isinstance(demo, settings.SourceTable) and demo.kind == "replay" and demo.enabled
+    assert demo.table()["speed"] == registry.typed(s).sources["demo"].speed  # type: ignore[attr-defined]
+    assert registry.typed(registry.typed(s)) == registry.typed(s)
+
+
+def test_a_source_needs_a_table_and_a_kind(write_settings):
+    with pytest.raises(settings.SettingsError, match=r"sources.a: expected a table"):
+        settings.load(write_settings('sources.a = 3\n'))
+    with pytest.raises(settings.SettingsError, match=r"sources.b.kind: Field required"):
+        settings.load(write_settings('[sources.b]\nenabled = true\n'))
 
 
 def test_defaults_apply_to_an_empty_file(write_settings):
@@ -39,14 +55,14 @@ def test_wrong_type_names_the_expected_type(write_settings):
 def test_source_errors_are_prefixed_with_the_source(write_settings):
     path = write_settings('[sources.a]\nkind = "replay"\npath = "x.jsonl"\nspeed = "fast"\nextra = 1\n')
     with pytest.raises(settings.SettingsError) as info:
-        settings.load(path)
+        registry.load(path)
     message = str(info.value)
     assert "sources.a.speed" in message and "sources.a.extra: unknown key" in message
 
 
 def test_unknown_source_kind_lists_the_known_ones(write_settings):
     with pytest.raises(settings.SettingsError, match=r"sources.a.kind: expected one of .*replay.*'carrier-pigeon'"):
-        settings.load(write_settings('[sources.a]\nkind = "carrier-pigeon"\n'))
+        registry.load(write_settings('[sources.a]\nkind = "carrier-pigeon"\n'))
 
 
 def test_bad_toml_and_missing_file(write_settings, tmp_path):
