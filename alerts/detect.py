@@ -20,7 +20,7 @@ from alerts.context import Context
 from alerts.model import Finding, Recorded
 from alerts.windows import steps_between
 from settings import Settings
-from storage import alert_scan, alert_store
+from storage import alert_scan, alert_store, service_links
 from storage.db import Database, utcnow
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ def _store(con: duckdb.DuckDBPyConnection, s: Settings, findings: list[Finding],
     cooldown = timedelta(minutes=s.alerts.cooldown_minutes)
     recorded = [alert_store.record(con, f, cooldown, now) for f in findings]
     notices = incidents.place(con, recorded, s, now)
+    service_links.after_pass(con, s, now)  # 311 requests that agree with an open incident
     deliveries = incident_notify.enqueue(con, notices, s, now)
     alert_store.set_detect_cursor(con, last, now)
     return PassResult(steps, skipped, recorded, deliveries, notices)

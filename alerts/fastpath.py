@@ -24,7 +24,7 @@ from alerts.detect import Detector, PassResult
 from alerts.model import Finding
 from alerts.windows import floor_to
 from settings import Settings
-from storage import alert_fast, alert_scan, alert_store
+from storage import alert_fast, alert_scan, alert_store, service_links
 from storage.db import Database, utcnow
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ def _store(con: Any, s: Settings, findings: list[Finding], now: datetime) -> Pas
     cooldown = timedelta(minutes=s.alerts.cooldown_minutes)
     recorded = [alert_store.record(con, f, cooldown, now) for f in findings]
     notices = incidents.place(con, recorded, s, now)
+    service_links.after_pass(con, s, now)  # 311 requests that agree with an open incident
     return PassResult(1, 0, recorded, incident_notify.enqueue(con, notices, s, now), notices)
 
 
