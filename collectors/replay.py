@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,10 +19,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
-from dateutil import parser as dateparser
-
-from collectors.base import DIRECTIONS, PUBLIC, BadPayload, Batch, Post, Quarantined, count, utc
+from collectors.base import DIRECTIONS, PUBLIC, BadPayload, Batch, Post, Quarantined, count
 from core.settings_base import SourceSettings
+from core.times import parse_time as parse_time
 
 POST_FIELDS = ("platform", "post_id", "text")
 INT_FIELDS = ("like_count", "repost_count", "reply_count", "quote_count")
@@ -56,20 +54,6 @@ class ReplayCursor:
     def loads(cls, text: str) -> ReplayCursor:
         d = json.loads(text)
         return cls(d["line"], *(datetime.fromisoformat(d[k]) for k in ("anchor", "sim", "wall")))
-
-
-def parse_time(value: Any) -> datetime:
-    """ISO 8601, RFC 2822, most human formats, or a Unix epoch in seconds / milliseconds; naive means UTC."""
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not a time")
-    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
-        number = float(value)
-        if not math.isfinite(number):
-            raise ValueError(f"not a time: {value!r}")
-        return datetime.fromtimestamp(number / 1000 if abs(number) > 1e11 else number, UTC)
-    if isinstance(value, str):
-        return utc(dateparser.parse(value))
-    raise ValueError(f"not a time: {value!r}")
 
 
 def to_post(row: dict[str, Any], anchor: datetime, platform: str) -> Post:

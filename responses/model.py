@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-STATUSES = ("draft", "approved", "retired")
-CHANNELS = ("x", "bluesky", "mastodon", "sms", "email", "web")
+from core.response_kinds import CHANNELS as CHANNELS
+from core.response_kinds import STATUSES as STATUSES
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ given approved versions only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -22,13 +23,12 @@ from responses.model import Entry, IncidentContext, Suggestion
 
 TOPIC_BONUS = 0.05
 MIN_SIMILARITY = 0.5  # default; settings: [responses] min_similarity
+URL = re.compile(r"https?://\S+")  # as alerts.text strips links
 Similarity = Callable[[Sequence[Entry], Sequence[str]], np.ndarray]  # (entries, posts) -> (posts x entries) scores
 
 
 def strip(text: str) -> str:
     """Text to compare: links and placeholder braces out (`{agency}` is not a word residents use)."""
-    from alerts.text import URL
-
     return URL.sub(" ", text.replace("{", " ").replace("}", " "))
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from alerts.model import Finding, Recorded, severity_rank
+from core.findings import Finding, Recorded, severity_rank
 from storage.db import one
 
 CLOSED = ("resolved", "dismissed")

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from collectors.base import Batch, Claim, Post, scrub, to_json
+from core.records import Batch, Claim, Post, scrub, to_json
 from settings import redact
 from storage import inbox_track, migrations, rollup, service_requests
 

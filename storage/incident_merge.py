@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from alerts.model import severity_rank
+from core.findings import severity_rank
 from storage import incident_store
 from storage.db import one, utcnow
 from storage.incident_actions import status_of

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from alerts.model import Finding, severity_rank
+from core.findings import Finding, severity_rank
 from storage.alert_store import to_json
 from storage.db import one
 

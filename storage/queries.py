@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from collectors.replay import parse_time
+from core.times import parse_time
 from storage.db import naive_utc
 
 

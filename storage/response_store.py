@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from responses.model import CHANNELS, STATUSES
+from core.response_kinds import CHANNELS, STATUSES
 from storage.db import one, utcnow
 
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
