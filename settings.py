@@ -7,6 +7,7 @@ when needed, with one clear error naming the variable if it is missing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -299,6 +300,17 @@ class XPosting(StrictModel):
     timeout_seconds: float = Field(20.0, gt=0)
 
 
+class SmsPosting(StrictModel):
+    """Replies to SMS inbox items through Twilio's REST API (responses/inbox_send.py); off by default."""
+
+    enabled: bool = False
+    account_sid: SecretRef = SecretRef(env="TWILIO_ACCOUNT_SID")
+    auth_token: SecretRef = SecretRef(env="TWILIO_AUTH_TOKEN")
+    from_number: str = ""  # the agency's number (E.164); "" for the number the resident texted
+    base_url: str = ""  # "" for Twilio's own API (https://api.twilio.com); a proxy or test server otherwise
+    timeout_seconds: float = Field(20.0, gt=0)
+
+
 class PostingSettings(StrictModel):
     """Posting approved responses from CivicRadar (responses/posting.py): off unless `enabled` and the platform's
     own `enabled`; only roles lead and admin, after an explicit confirmation; every post audited."""
@@ -307,10 +319,15 @@ class PostingSettings(StrictModel):
     bluesky: BlueskyPosting = BlueskyPosting()
     mastodon: MastodonPosting = MastodonPosting()
     x: XPosting = XPosting()
+    sms: SmsPosting = SmsPosting()
 
     def platforms(self) -> list[str]:
         """The platforms posting is on for."""
         return [name for name in ("bluesky", "mastodon", "x") if self.enabled and getattr(self, name).enabled]
+
+    def reply_channels(self) -> list[str]:
+        """The inbox channels a reply can be sent on from CivicRadar: the platforms, and SMS when it is on."""
+        return self.platforms() + (["sms"] if self.enabled and self.sms.enabled else [])
 
 
 class IntakeSettings(StrictModel):
@@ -411,9 +428,10 @@ class Settings(StrictModel):
         path = self.db_path.parent / filename
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(32))
+            with contextlib.suppress(FileExistsError):  # the engine and the dashboard may both make it first
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(32))
         return path.read_text().strip()
 
     def enabled_sources(self) -> dict[str, SourceSettings]:
@@ -429,7 +447,7 @@ class Settings(StrictModel):
         for hook in self.alerts.webhooks:
             if isinstance(hook.url, SecretRef):
                 hook.url.get(f"alerts.webhooks {hook.name}.url")
-        for name in self.posting.platforms():
+        for name in self.posting.reply_channels():
             for key, ref in getattr(self.posting, name):
                 if isinstance(ref, SecretRef):
                     ref.get(f"posting.{name}.{key}")

@@ -2,7 +2,8 @@
 resident's other contacts, its history, and the workflow: assign, write the reply (from the approved library where
 one fits, checked against the channel's limit) and record it as sent, close, reopen, link an incident.
 
-Sending through the platforms is off: staff post the reply on the platform (or e-mail, or call) and record it here.
+Where `[posting]` allows it, leads and admins send the reply from here (dashboard/inbox_send_view.py: Bluesky,
+Mastodon, X, SMS); otherwise staff post it on the platform (or e-mail, or call) and record it here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from dashboard import inboxing
+from dashboard import inbox_send_view, inboxing
 from dashboard.auth import Session
 from dashboard.data import act, available, flash, query, settings, text
 from dashboard.signin import store
@@ -37,7 +38,8 @@ def show(platform: str, post_id: str, user: Session, now: datetime) -> None:
         st.markdown(f"[Open on {inboxing.channel_name(platform)}]({item['url']})")
     if item["status"] == "answered":
         by = f"{item['answered_by']}, {item['answered_at']:%d %b %H:%M}"
-        via = "recorded as sent elsewhere" if item["answer_via"] == "elsewhere" else "replied on the platform"
+        via = {"elsewhere": "recorded as sent elsewhere", "sent": "sent from CivicRadar"}.get(
+            item["answer_via"], "replied on the platform")
         st.success(f"Answered by {by} ({via}): {text(item['answer_text']) or ''}", icon=":material/task_alt:")
     _conversation(item)
     if inboxing.works_inbox(user):
@@ -106,13 +108,13 @@ def _workflow(item: pd.Series, now: datetime) -> None:
 def _reply(item: pd.Series, key: dict[str, str], at: str) -> None:
     channel, box = item["channel"], f"inbox-reply-{item['post_id']}"
     st.markdown("**Reply**")
-    st.caption(f"Sending from CivicRadar is off: post the reply on {inboxing.channel_name(channel)} (or by e-mail or "
-               "phone), then record it here.")
+    st.caption(inbox_send_view.how(channel))
     response_id = _library(channel, box)
     first = inboxing.check_reply(channel, "")
     reply = st.text_area("Reply", key=box, max_chars=first.max_chars, height=120)
     check = inboxing.check_reply(channel, reply)
     st.caption(check.summary if check.ok else f":red[{check.summary}]")
+    inbox_send_view.offer(item, key, reply, bool(reply.strip()) and check.ok, response_id, at)
     url = st.text_input("Link to the reply (optional)", key=f"{box}-url")
     if st.button("Record as sent", type="primary", icon=":material/send:", key=f"{box}-record"):
         if not reply.strip() or not check.ok:

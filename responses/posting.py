@@ -34,16 +34,18 @@ class Posted:
     account: str
 
 
-def post(platform: str, text: str, s: Settings, lang: str = "en", posted_this_month: int = 0) -> Posted:
-    """Post `text` as the agency's account on `platform` ('bluesky', 'mastodon' or 'x')."""
+def post(platform: str, text: str, s: Settings, lang: str = "en", posted_this_month: int = 0,
+         reply_to: str | None = None) -> Posted:
+    """Post `text` as the agency's account on `platform` ('bluesky', 'mastodon' or 'x'); with `reply_to` (the
+    platform's id of a post: an at:// URI, a status id on the posting server, a tweet id) as a reply to it."""
     if platform not in s.posting.platforms():
         raise PostingError(f"posting to {platform} is off ([posting] enabled and [posting.{platform}] enabled)")
     try:
         if platform == "bluesky":
-            return _bluesky(s, text, lang)
+            return _bluesky(s, text, lang, reply_to)
         if platform == "mastodon":
-            return _mastodon(s.posting, text, lang)
-        return _x(s, text, posted_this_month)
+            return _mastodon(s.posting, text, lang, reply_to)
+        return _x(s, text, posted_this_month, reply_to)
     except SettingsError as e:
         raise PostingError(str(e)) from e
 
@@ -57,7 +59,7 @@ def account(platform: str, s: Settings) -> str:
     return "@" + (s.accounts.x or "the account of the access token")
 
 
-def _bluesky(s: Settings, text: str, lang: str) -> Posted:
+def _bluesky(s: Settings, text: str, lang: str, reply_to: str | None = None) -> Posted:
     from atproto import Client, client_utils
     from atproto_client.request import Request
 
@@ -76,11 +78,25 @@ def _bluesky(s: Settings, text: str, lang: str) -> Posted:
 
     def send() -> Any:
         client.login(handle, p.app_password.get("posting.bluesky.app_password"), fetch_bsky_profile=False)
-        return client.send_post(rich, profile_identify=handle, langs=[lang])
+        reply = _bluesky_reply(client, reply_to) if reply_to else None
+        return client.send_post(rich, profile_identify=handle, langs=[lang], reply_to=reply)
 
     sent = _bluesky_call(send, p.base_url, handle)
     did, rkey = sent.uri.removeprefix("at://").split("/")[0], sent.uri.rsplit("/", 1)[-1]
     return Posted("bluesky", sent.uri, f"https://bsky.app/profile/{did}/post/{rkey}", "@" + handle)
+
+
+def _bluesky_reply(client: Any, uri: str) -> Any:
+    """The reply reference for the post `uri`: it as the parent, and its thread's root (itself, if it starts one)."""
+    from atproto import models
+
+    found = client.get_posts([uri]).posts
+    if not found:
+        raise PostingError(f"Bluesky no longer has the post {uri} (deleted, or its author blocks the agency): "
+                           "nothing was sent; answer another way and record it")
+    parent = models.ComAtprotoRepoStrongRef.Main(uri=found[0].uri, cid=found[0].cid)
+    thread = getattr(found[0].record, "reply", None)
+    return models.AppBskyFeedPost.ReplyRef(parent=parent, root=thread.root if thread else parent)
 
 
 def _bluesky_call(fn: Callable[[], T], base_url: str, handle: str) -> T:
@@ -100,7 +116,7 @@ def _bluesky_call(fn: Callable[[], T], base_url: str, handle: str) -> T:
         raise PostingError(f"Bluesky did not take the post ({type(e).__name__}: {e}); nothing was posted") from e
 
 
-def _mastodon(p: PostingSettings, text: str, lang: str) -> Posted:
+def _mastodon(p: PostingSettings, text: str, lang: str, reply_to: str | None = None) -> Posted:
     from mastodon import Mastodon, errors
 
     m = p.mastodon
@@ -109,7 +125,7 @@ def _mastodon(p: PostingSettings, text: str, lang: str) -> Posted:
     try:
         api = Mastodon(api_base_url=m.base_url, access_token=m.access_token.get("posting.mastodon.access_token"),
                        request_timeout=m.timeout_seconds, ratelimit_method="throw", version_check_mode="none")
-        status = api.status_post(text, visibility=m.visibility, language=lang)
+        status = api.status_post(text, visibility=m.visibility, language=lang, in_reply_to_id=reply_to)
     except errors.MastodonUnauthorizedError as e:
         raise PostingError(f"{m.base_url} refused the access token: check that MASTODON_POSTING_TOKEN (or the variable "
                            "[posting.mastodon] access_token names) is the agency account's token with the "
@@ -134,7 +150,7 @@ def _said(error: Any) -> str:
     return "; ".join(str(m) for m in error.api_messages) or str(error).replace("\n", " ")
 
 
-def _x(s: Settings, text: str, posted_this_month: int) -> Posted:
+def _x(s: Settings, text: str, posted_this_month: int, reply_to: str | None = None) -> Posted:
     import requests
     import tweepy
 
@@ -152,7 +168,7 @@ def _x(s: Settings, text: str, posted_this_month: int) -> Posted:
     client = tweepy.Client(**keys, return_type=dict)
     client.session.mount(TWEEPY_HOST, RewriteAdapter(x.base_url, x.timeout_seconds))
     try:
-        body = client.create_tweet(text=text, user_auth=True)
+        body = client.create_tweet(text=text, in_reply_to_tweet_id=reply_to, user_auth=True)
     except tweepy.Unauthorized as e:
         raise PostingError("X refused the credentials (401): check the app's API key and secret and the account's "
                            f"access token and secret ([posting.x]), with read and write permission ({e})") from e

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from storage import inbox_store
 from storage.dashboard_queries import COMMS
+from storage.posting_queries import INBOX_SENT, POSTERS
 from storage.queries import WINDOW, Param, Query
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 SLA = {"sla_channels": Param("str_list", []), "sla_minutes": Param("str_list", []),
        "default_sla": Param("float", 1440.0)}
 ITEM = {"platform": Param("str", required=True), "post_id": Param("str", required=True)}
+SENT, SEND_FAILED = INBOX_SENT, "inbox_reply_failed"  # replies sent from CivicRadar (leads and admins)
 OPEN = "status IN ('new', 'in_progress')"
 ORDER = f"{OPEN} DESC, CASE WHEN {OPEN} THEN epoch(received_at) ELSE -epoch(received_at) END, platform, post_id"
 WITH_SLA = f"""
@@ -125,6 +127,18 @@ QUERIES: dict[str, Query] = {
         doc="The conversation an item is in, by reply links within 3 days of `around` (the item's time): what it "
             "replies to, up the chain, and every reply below it, the agency's included.",
     ),
+    "inbox_reply_target": Query(
+        """
+        SELECT i.platform, i.post_id, i.status, i.author_handle,
+               CASE WHEN i.platform = 'sms' THEN json_extract_string(p.raw, '$.contact') END AS phone,
+               CASE WHEN i.platform = 'sms' THEN json_extract_string(p.raw, '$.to') END AS agency_number
+        FROM inbox_items i LEFT JOIN posts p USING (platform, post_id)
+        WHERE i.platform = $platform AND i.post_id = $post_id
+        """,
+        ITEM,
+        doc="Where a reply sent from CivicRadar goes: the item's author handle and, for SMS, the resident's number "
+            "(only when the intake source keeps contacts; otherwise null) and the agency number it was sent to.",
+    ),
     "inbox_stats": Query(
         """
         SELECT platform AS channel, count(*) AS items, count(*) FILTER (WHERE status = 'answered') AS answered,
@@ -148,6 +162,7 @@ def actions() -> dict[str, Action]:
     from storage.actions import Action
 
     at = {"at": Param("time"), "note": Param("str")}
+    reply = {**ITEM, "text": Param("str", required=True), "response_id": Param("str"), "account": Param("str"), **at}
     return {
         "inbox_assign": Action(inbox_store.assign, {**ITEM, "assignee": Param("str", required=True), **at}, COMMS,
                                "Give an open inbox item to someone (a new item becomes in progress)."),
@@ -156,6 +171,13 @@ def actions() -> dict[str, Action]:
                                "Record the reply sent elsewhere (the item becomes answered); nothing is sent from "
                                "here.",
                                audit=lambda p: {**p, "text": p["text"][:2000]}),
+        SENT: Action(inbox_store.sent, {**reply, "url": Param("str"), "sent_id": Param("str", required=True)},
+                     POSTERS, "Record a reply sent from CivicRadar on the item's channel (the item becomes answered), "
+                     "with the post id or message SID and link returned.",
+                     audit=lambda p: {**p, "text": p["text"][:2000]}),
+        SEND_FAILED: Action(inbox_store.send_failed, {**reply, "error": Param("str", required=True)}, POSTERS,
+                            "Record a reply from CivicRadar that was refused or not sent, and why.",
+                            audit=lambda p: {**p, "text": p["text"][:2000]}),
         "inbox_close": Action(inbox_store.close, {**ITEM, "status": Param("str", "closed"), **at}, COMMS,
                               "Close an open item without an answer: closed, or no_reply_needed."),
         "inbox_reopen": Action(inbox_store.reopen, {**ITEM, **at}, COMMS,

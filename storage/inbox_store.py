@@ -3,8 +3,8 @@
 Each runs in the engine's one writer with its audit record (`Database.run_action`) and adds a row to
 `inbox_events` with who and when. An item's `received_at` is its post's time (the platform's clock; the simulated
 clock in the demo), so the dashboard passes the engine's clock as `at`: time to answer is then a difference on one
-clock. Without `at`, the engine's wall clock is used. A reply is recorded, never sent: sending through the platforms
-is off (see README, Inbox), so staff answer on the platform, by e-mail or by phone and record it here.
+clock. Without `at`, the engine's wall clock is used. A reply is recorded here: either sent elsewhere (on the
+platform, by e-mail or phone: `answer`) or sent from CivicRadar by the dashboard's server (`sent`, see README, Inbox).
 """
 
 from __future__ import annotations
@@ -66,13 +66,31 @@ def answer(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) -> dic
     status = _status(con, p)
     _require(status, OPEN, p, "answered")
     at = _when(p)
+    sent_id = p.get("sent_id")  # set by `sent` only: the reply went out from CivicRadar
     con.execute("UPDATE inbox_items SET status = 'answered', answered_at = ?, answered_by = ?, answer_text = ?, "
-                "answer_via = 'elsewhere', answer_url = ?, response_id = ?, updated_at = ?, "
+                "answer_via = ?, answer_url = ?, answer_post_id = ?, response_id = ?, updated_at = ?, "
                 "assignee = coalesce(assignee, ?) WHERE platform = ? AND post_id = ?",
-                [at, actor, reply, p.get("url"), p.get("response_id"), at, actor, p["platform"], p["post_id"]])
-    _event(con, p, at, actor, "answered", "answered", "recorded as sent elsewhere" + (
+                [at, actor, reply, "sent" if sent_id else "elsewhere", p.get("url"), sent_id, p.get("response_id"),
+                 at, actor, p["platform"], p["post_id"]])
+    how = f"sent from CivicRadar as {p.get('account') or 'the agency'} ({sent_id})" if sent_id else \
+        "recorded as sent elsewhere"
+    _event(con, p, at, actor, "answered", "answered", how + (
         f" (library response {p['response_id']})" if p.get("response_id") else ""))
     return {"status": "answered", "previous": status, "answered_at": at}
+
+
+def sent(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) -> dict[str, Any]:
+    """Record a reply sent from CivicRadar (responses/inbox_send.py): an answer with the post id or message SID (and
+    link) the platform or Twilio returned."""
+    if not (p.get("sent_id") or "").strip():
+        raise ValueError("a reply sent from CivicRadar is recorded with the id the platform or Twilio returned")
+    return {**answer(con, actor, p), "sent_id": p["sent_id"], "url": p.get("url")}
+
+
+def send_failed(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) -> dict[str, Any]:
+    """A reply the platform or Twilio refused, or that was never sent (off, no number): only the audit row."""
+    _status(con, p)
+    return {"recorded": True}
 
 
 def close(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) -> dict[str, Any]:

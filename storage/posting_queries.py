@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 POSTERS = frozenset({"lead", "admin"})  # who may post from CivicRadar: the roles that approve what is said
 POSTED, FAILED = "incident_post_response", "response_post_failed"
+INBOX_SENT = "inbox_reply_sent"  # storage.inbox_queries.SENT: inbox replies sent on X count against the same meter
 
 
 def post_response(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -42,10 +43,12 @@ def post_failed(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) -
 
 QUERIES: dict[str, Query] = {
     "posting_counts": Query(
-        f"SELECT json_extract_string(details, '$.channel') AS platform, count(*) AS posts FROM audit "
-        f"WHERE action = '{POSTED}' AND logged_at >= $since GROUP BY ALL ORDER BY platform",
+        "SELECT coalesce(json_extract_string(details, '$.channel'), json_extract_string(details, '$.platform')) "
+        f"AS platform, count(*) AS posts FROM audit WHERE action IN ('{POSTED}', '{INBOX_SENT}') "
+        "AND logged_at >= $since GROUP BY ALL ORDER BY platform",
         {"since": Param("time", required=True)},
-        doc="Posts made from CivicRadar since a time, per platform (X's cost meter counts this month's)."),
+        doc="Posts made from CivicRadar since a time, per platform, inbox replies included (X's cost meter counts "
+            "this month's)."),
 }
 
 
