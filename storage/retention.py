@@ -1,7 +1,8 @@
 """Data protection: retention limits, and forgetting a person on request.
 
 Posts older than the retention age are deleted, or pseudonymised (author id replaced by a keyed hash, handle,
-URL and raw payload removed) so aggregate trends survive without identifying anyone. `forget_author` removes
+URL and raw payload removed; for posts without an author, such as 311 requests, URL, raw payload and the address,
+in the text and in `service_requests`) so aggregate trends survive without identifying anyone. `forget_author` removes
 every post of one author, with their labels and embeddings; the audit log records that a request was honoured
 under a hash of the id, never the id itself.
 """
@@ -9,7 +10,6 @@ under a hash of the id, never the id itself.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from core.pseudonyms import pseudonym
 from storage.db import PSEUDONYM_PREFIX, Database, delete_posts, one
 
 QUERIES: dict[str, Any] = {}
@@ -26,10 +27,6 @@ QUERIES: dict[str, Any] = {}
 class RetentionResult:
     posts: int
     embeddings: int
-
-
-def pseudonym(key: bytes, author_id: str) -> str:
-    return PSEUDONYM_PREFIX + hmac.new(key, author_id.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def delete_older_than(db: Database, cutoff: datetime) -> int:
@@ -54,9 +51,34 @@ def pseudonymise_older_than(db: Database, cutoff: datetime, key: bytes) -> int:
                         "WHERE inbox_items.author_id = m.old AND inbox_items.received_at < ?", [cutoff])
         finally:
             con.unregister("pseudonyms")
-        return int(row[0]) if row else 0
+        return (int(row[0]) if row else 0) + clear_authorless(con, cutoff)
 
     return db.write(run)
+
+
+# Posts with no author (Open311 requests, feeds) have no id to replace: their payload and link go, and a 311
+# request's address leaves its text (the collector appends " (address)"), its inbox item and its service_requests
+# row (address, lat, lon; status, service and times stay for the time-to-close figures).
+_ADDRESSES = ("FROM service_requests s WHERE s.address IS NOT NULL AND s.requested_at < $cutoff AND "
+              "{t}.platform = s.platform AND {t}.post_id = s.post_id AND ends_with({t}.text, ' (' || s.address || ')')")
+CLEAR_AUTHORLESS = (
+    "UPDATE posts SET text = left(posts.text, length(posts.text) - length(s.address) - 3) "
+    + _ADDRESSES.format(t="posts") + " AND posts.author_id IS NULL",
+    "UPDATE inbox_items SET text = left(inbox_items.text, length(inbox_items.text) - length(s.address) - 3) "
+    + _ADDRESSES.format(t="inbox_items") + " AND inbox_items.author_id IS NULL",
+    "UPDATE inbox_items SET url = NULL WHERE author_id IS NULL AND received_at < $cutoff AND url IS NOT NULL",
+    "UPDATE service_requests SET address = NULL, lat = NULL, lon = NULL WHERE requested_at < $cutoff "
+    "AND (address IS NOT NULL OR lat IS NOT NULL OR lon IS NOT NULL)",
+)
+
+
+def clear_authorless(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> int:
+    """Clear what identifies a place or a person in old posts without an author; returns the posts changed."""
+    for statement in CLEAR_AUTHORLESS:
+        con.execute(statement, {"cutoff": cutoff})
+    row = one(con, "UPDATE posts SET url = NULL, raw = NULL WHERE author_id IS NULL AND created_at < ? "
+                   "AND (url IS NOT NULL OR raw IS NOT NULL)", [cutoff])
+    return int(row[0]) if row else 0
 
 
 def prune_embeddings(db: Database, cutoff: datetime) -> int:

@@ -86,3 +86,29 @@ def _port() -> int:
     from helpers import free_port
 
     return free_port()
+
+
+def test_pseudonymisation_drops_a_311_requests_address_payload_and_link(fresh_db):
+    from collectors import open311
+
+    def request(ident: str, days: float) -> dict:
+        stamp = (NOW - timedelta(days=days)).replace(tzinfo=UTC).isoformat()
+        return {"service_request_id": ident, "status": "closed", "service_code": "POT", "service_name": "Pothole",
+                "description": "deep hole", "requested_datetime": stamp, "updated_datetime": stamp,
+                "closed_datetime": stamp, "address": f"{ident} Harbor Rd", "lat": 47.6, "long": -122.3,
+                "media_url": f"https://311.example/{ident}.jpg"}
+
+    fresh_db.write_batch("city311", Batch(open311.to_posts([request("r1", 15), request("r2", 2)]), "c"))
+    changed = retention.run(fresh_db, NOW, days=10, action="pseudonymise", embedding_days=3, key=b"k").posts
+    assert changed == 1
+    posts = {r[0]: r[1:] for r in fresh_db.reader().execute("SELECT post_id, text, url, raw FROM posts").fetchall()}
+    assert posts["r1"] == ("Pothole: deep hole", None, None)  # the address, the payload and the photo link gone
+    assert posts["r2"][0] == "Pothole: deep hole (r2 Harbor Rd)" and posts["r2"][2] is not None  # not yet old
+    inbox = dict(fresh_db.reader().execute("SELECT post_id, text FROM inbox_items").fetchall())
+    assert inbox == {"r1": "Pothole: deep hole", "r2": "Pothole: deep hole (r2 Harbor Rd)"}
+    places = {r[0]: r[1:] for r in fresh_db.reader().execute(
+        "SELECT post_id, address, lat, lon, status, service_code, closed_at IS NOT NULL FROM service_requests"
+    ).fetchall()}
+    assert places["r1"] == (None, None, None, "closed", "POT", True)  # time to close still measurable
+    assert places["r2"][:3] == ("r2 Harbor Rd", 47.6, -122.3)
+    assert retention.run(fresh_db, NOW, days=10, action="pseudonymise", embedding_days=3, key=b"k").posts == 0
