@@ -7,8 +7,6 @@ checks the signed-in user's role in this server process before the service is ca
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 import settings as settings_module
+from core.pseudonyms import KEY_FILE, pseudonym
 from dashboard.auth import Session
 from dashboard.guard import loading
 from settings import Settings
@@ -161,18 +160,24 @@ def show_flash() -> None:
 
 
 def pseudonymise(frame: pd.DataFrame, user: Session) -> pd.DataFrame:
-    """Replace author handles with stable pseudonyms for roles that do not need them (when configured)."""
+    """Replace author handles with stable pseudonyms for roles that do not need them (when configured).
+
+    The pseudonym is retention's (`core.pseudonyms`, keyed by `pseudonym.key` beside the database, not the service
+    token): of the author id where the frame has one, so an author keeps the name retention gives their old posts;
+    else of the handle.
+    """
     s = settings()
     if "author_handle" not in frame or not s.retention.pseudonymise_handles or user.role in s.dashboard.handles_roles:
         return frame
-    key = os.environ.get(TOKEN_ENV, "").encode()
+    key = s.local_secret(KEY_FILE).encode()
+    ids = frame["author_id"] if "author_id" in frame else pd.Series(None, index=frame.index, dtype=object)
 
-    def alias(handle: object) -> object:
+    def alias(handle: object, author_id: object) -> object:
         if not isinstance(handle, str) or not handle:
             return handle
-        return "resident-" + hmac.new(key, handle.encode(), hashlib.sha256).hexdigest()[:8]
+        return pseudonym(key, author_id if isinstance(author_id, str) and author_id else handle)
 
-    return frame.assign(author_handle=frame["author_handle"].map(alias))
+    return frame.assign(author_handle=[alias(h, a) for h, a in zip(frame["author_handle"], ids, strict=True)])
 
 
 def text(value: object) -> str | None:

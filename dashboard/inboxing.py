@@ -62,9 +62,10 @@ def counts(now: datetime) -> pd.DataFrame:
 
 def redact(frame: pd.DataFrame, user: Session) -> pd.DataFrame:
     """Items as this user may see them: contacts hidden from roles that do not work the inbox."""
+    frame = pseudonymise(frame, user)  # before the contacts go: the pseudonym is of the author id
     if "author_id" in frame and not works_inbox(user):
         frame = frame.assign(author_id=None)
-    return pseudonymise(frame, user)
+    return frame
 
 
 def waiting(minutes: float | None) -> str:

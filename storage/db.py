@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.pseudonyms import PREFIX
 from core.records import Batch, Claim, Post, scrub, to_json
 from settings import redact
 from storage import inbox_track, migrations, rollup, service_requests
@@ -71,7 +72,7 @@ CLAIM_KEYS = (
 )
 # Posts stored before: their stored created_at (never changed) bounds the scan to the row groups that hold them.
 # A pseudonymised post (storage/retention.py) collected again keeps its identifying columns empty.
-PSEUDONYM_PREFIX = "pseud-"
+PSEUDONYM_PREFIX = PREFIX  # core.pseudonyms
 _IDENTIFYING = ("url", "raw")
 # A post seen first as public talk and later by one of the agency's own-account sources keeps the direction they gave.
 _DIRECTION = "direction = CASE WHEN b.direction = 'public' THEN posts.direction ELSE b.direction END"

@@ -215,7 +215,7 @@ def test_handles_are_pseudonymised_for_roles_that_do_not_need_them(dash):
         seen[role] = at.dataframe[0].value.set_index("post_id").at["143", "author_handle"]
         assert "resident_jane" not in texts(at) or role == "comms"
     assert seen["comms"] == "resident_jane"
-    assert seen["viewer"].startswith("resident-") and seen["viewer"] != "resident_jane"
+    assert seen["viewer"].startswith("pseud-") and seen["viewer"] != "resident_jane"
     again = page("explore", "viewer").run().dataframe[0].value.set_index("post_id").at["143", "author_handle"]
     assert again == seen["viewer"]  # stable: the same author keeps one pseudonym
 
