@@ -23,18 +23,9 @@ from pathlib import Path
 import bcrypt
 import yaml
 
-ROLES = ("viewer", "comms", "lead", "analyst", "admin")
-# What each role may do; pages and actions check these in the dashboard's server process. Keep them in step with the
-# actions' roles (storage.dashboard_queries COMMS / APPROVERS / STAFF): a lead is comms staff who may also approve
-# library responses.
-_COMMS = frozenset({"read", "work_alerts", "edit_register", "label_feedback", "draft_responses"})
-CAN: dict[str, frozenset[str]] = {
-    "viewer": frozenset({"read"}),
-    "comms": _COMMS,
-    "lead": _COMMS | {"approve_responses"},
-    "analyst": frozenset({"read", "sql", "label_feedback"}),
-    "admin": _COMMS | {"approve_responses", "sql", "admin"},
-}
+from core.roles import CAN as CAN  # re-exported: pages and tests read roles here
+from core.roles import ROLES as ROLES
+
 HEADER = "# CivicRadar dashboard users: bcrypt password hashes. Edit with `civicradar users` or the Admin page.\n"
 
 

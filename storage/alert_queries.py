@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from core.roles import COMMS, STAFF
 from storage import alert_actions
-from storage.dashboard_queries import COMMS, STAFF
 from storage.queries import WINDOW, Param, Query
 
 if TYPE_CHECKING:

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from core.roles import APPROVERS as APPROVERS  # re-exported (core.roles holds every role)
+from core.roles import COMMS as COMMS
+from core.roles import STAFF as STAFF
 from storage.queries import WINDOW, Param, Query
 
 if TYPE_CHECKING:
@@ -220,10 +223,6 @@ QUERIES: dict[str, Query] = {
 }
 
 VIEW_NAME = re.compile(r"^[\w .-]{1,80}$")
-# Keep these in step with dashboard.auth.CAN: a lead is comms staff who may also approve library responses.
-COMMS = frozenset({"comms", "lead", "admin"})  # work alerts, edit the rumour register, draft responses
-APPROVERS = frozenset({"lead", "admin"})  # approve responses in the library
-STAFF = frozenset({*COMMS, "analyst"})
 
 
 def label_feedback(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) -> dict[str, Any]:

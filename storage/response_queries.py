@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from core.roles import APPROVERS, COMMS
 from storage import response_store
-from storage.dashboard_queries import APPROVERS, COMMS
 from storage.queries import Param, Query
 
 if TYPE_CHECKING:
