@@ -45,6 +45,12 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
+# ruff and mypy over the packages ([tool.mypy] in pyproject.toml). Not yet part of `test`: mypy still reports errors
+# (README, Development).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 bench: install-runtime
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
