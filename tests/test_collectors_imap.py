@@ -112,7 +112,7 @@ def test_sigkill_while_collecting_loses_and_duplicates_nothing(imap, tmp_path, w
     """)
     token_file, url = tmp_path / "db" / "service.token", f"http://127.0.0.1:{port}"
     for round_ in range(3):
-        engine = start_engine(settings)
+        engine = drained(start_engine(settings))
         try:
             client = StorageClient(url, wait_for(lambda: token_file.exists() and token_file.read_text(), what="token"))
             want = min(20 * (round_ + 1), total)
@@ -121,7 +121,7 @@ def test_sigkill_while_collecting_loses_and_duplicates_nothing(imap, tmp_path, w
         finally:
             engine.send_signal(signal.SIGKILL)
             engine.wait(timeout=10)
-    engine = start_engine(settings)
+    engine = drained(start_engine(settings))
     try:
         client = StorageClient(url, token_file.read_text())
         wait_for(lambda: len(client.query("post_keys", source="tips")) == total, what="every tip")
@@ -130,3 +130,11 @@ def test_sigkill_while_collecting_loses_and_duplicates_nothing(imap, tmp_path, w
     finally:
         engine.send_signal(signal.SIGTERM)
         engine.wait(timeout=20)
+
+
+def drained(engine):
+    """Read the engine's output as it comes: a full pipe would stall its logging, and with it the engine."""
+    import threading
+
+    threading.Thread(target=lambda: engine.stdout and engine.stdout.read(), daemon=True).start()
+    return engine

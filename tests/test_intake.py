@@ -202,7 +202,7 @@ def test_sigkill_of_the_engine_while_it_collects_the_spool_loses_and_duplicates_
         for _ in range(200):
             spool.append({"channel": "webform", "id": f"tip-{written:04d}", "text": f"tip {written}"})
             written += 1
-        engine = start_engine(settings)
+        engine = drained(start_engine(settings))
         try:
             client = StorageClient(url, wait_for(lambda: token_file.exists() and token_file.read_text(), what="token"))
             wait_for(lambda c=client, w=100 * (round_ + 1): len(c.query("post_keys", source="intake")) >= w,
@@ -211,7 +211,7 @@ def test_sigkill_of_the_engine_while_it_collects_the_spool_loses_and_duplicates_
         finally:
             engine.send_signal(signal.SIGKILL)
             engine.wait(timeout=10)
-    engine = start_engine(settings)
+    engine = drained(start_engine(settings))
     try:
         client = StorageClient(url, token_file.read_text())
         wait_for(lambda: len(client.query("post_keys", source="intake")) == total, what="every tip")
@@ -243,3 +243,10 @@ def test_civicradar_intake_runs_as_its_own_process(tmp_path, write_settings):
         process.terminate()
         process.wait(timeout=10)
 
+
+def drained(engine):
+    """Read the engine's output as it comes: a full pipe would stall its logging, and with it the engine."""
+    import threading
+
+    threading.Thread(target=lambda: engine.stdout and engine.stdout.read(), daemon=True).start()
+    return engine
