@@ -5,12 +5,14 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -58,3 +60,38 @@ def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
             pass
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def drained(engine: subprocess.Popen[str]) -> subprocess.Popen[str]:
+    """Read the engine's output as it comes: a full pipe would stall its logging, and with it the engine."""
+    import threading
+
+    threading.Thread(target=lambda: engine.stdout and engine.stdout.read(), daemon=True).start()
+    return engine
+
+
+def sigkill_rounds(settings: Path, url: str, source: str, expected: list[str], wants: list[int], pause: float,
+                   before_round: Any = lambda round_: None) -> None:
+    """Start the engine and SIGKILL it once `wants[i]` posts of `source` are stored (then a staggered pause), once
+    per round; restart it and check that every expected post id is stored exactly once."""
+    from storage.client import StorageClient
+
+    token_file = settings.parent / "db" / "service.token"
+    for round_, want in enumerate(wants):
+        before_round(round_)
+        engine = drained(start_engine(settings))
+        try:
+            client = StorageClient(url, wait_for(lambda: token_file.exists() and token_file.read_text(), what="token"))
+            wait_for(lambda c=client, w=want: len(c.query("post_keys", source=source)) >= w, what=f"{want} posts")
+            time.sleep(pause * (round_ + 1))  # land the kills at different points of the write cycle
+        finally:
+            engine.send_signal(signal.SIGKILL)
+            engine.wait(timeout=10)
+    engine = drained(start_engine(settings))
+    try:
+        client = StorageClient(url, token_file.read_text())
+        wait_for(lambda: len(client.query("post_keys", source=source)) == len(expected), what="every post")
+        assert sorted(client.query("post_keys", source=source)["post_id"]) == sorted(expected)  # each exactly once
+    finally:
+        engine.send_signal(signal.SIGTERM)
+        engine.wait(timeout=20)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
-import time
 
 import pytest
 from imap_server import PASSWORD, USER, ImapServer, mail
 
 from collectors.base import AuthFailed
 from collectors.imap import ImapCollector, ImapSettings, address_hash, html_to_text, skip_reason
-from helpers import free_port, start_engine, wait_for
-from storage.client import StorageClient
+from helpers import free_port, sigkill_rounds
 
 KEY = b"k" * 32
 
@@ -110,31 +107,6 @@ def test_sigkill_while_collecting_loses_and_duplicates_nothing(imap, tmp_path, w
         every_seconds = 0.2
         max_messages = 7
     """)
-    token_file, url = tmp_path / "db" / "service.token", f"http://127.0.0.1:{port}"
-    for round_ in range(3):
-        engine = drained(start_engine(settings))
-        try:
-            client = StorageClient(url, wait_for(lambda: token_file.exists() and token_file.read_text(), what="token"))
-            want = min(20 * (round_ + 1), total)
-            wait_for(lambda c=client, w=want: len(c.query("post_keys", source="tips")) >= w, what="tips collected")
-            time.sleep(0.13 * (round_ + 1))
-        finally:
-            engine.send_signal(signal.SIGKILL)
-            engine.wait(timeout=10)
-    engine = drained(start_engine(settings))
-    try:
-        client = StorageClient(url, token_file.read_text())
-        wait_for(lambda: len(client.query("post_keys", source="tips")) == total, what="every tip")
-        ids = list(client.query("post_keys", source="tips")["post_id"])
-        assert sorted(ids) == sorted(f"tip-{i}@example.org" for i in range(total))  # each exactly once
-    finally:
-        engine.send_signal(signal.SIGTERM)
-        engine.wait(timeout=20)
-
-
-def drained(engine):
-    """Read the engine's output as it comes: a full pipe would stall its logging, and with it the engine."""
-    import threading
-
-    threading.Thread(target=lambda: engine.stdout and engine.stdout.read(), daemon=True).start()
-    return engine
+    wants = [20, 40, 60]
+    sigkill_rounds(settings, f"http://127.0.0.1:{port}", "tips", [f"tip-{i}@example.org" for i in range(total)], wants,
+                   pause=0.13)

@@ -175,11 +175,7 @@ def test_collected_spool_files_are_removed_a_day_later(tmp_path):
 
 @pytest.mark.slow
 def test_sigkill_of_the_engine_while_it_collects_the_spool_loses_and_duplicates_nothing(tmp_path, write_settings):
-    import signal
-    import time
-
-    from helpers import free_port, start_engine, wait_for
-    from storage.client import StorageClient
+    from helpers import free_port, sigkill_rounds
 
     spool, total = Spool(tmp_path / "spool"), 600
     port = free_port()
@@ -196,30 +192,15 @@ def test_sigkill_of_the_engine_while_it_collects_the_spool_loses_and_duplicates_
         every_seconds = 0.1
         batch_size = 25
     """)
-    token_file, url = tmp_path / "db" / "service.token", f"http://127.0.0.1:{port}"
-    written = 0
-    for round_ in range(3):
+    written = [0]
+
+    def write_200(round_: int) -> None:
         for _ in range(200):
-            spool.append({"channel": "webform", "id": f"tip-{written:04d}", "text": f"tip {written}"})
-            written += 1
-        engine = drained(start_engine(settings))
-        try:
-            client = StorageClient(url, wait_for(lambda: token_file.exists() and token_file.read_text(), what="token"))
-            wait_for(lambda c=client, w=100 * (round_ + 1): len(c.query("post_keys", source="intake")) >= w,
-                     what="tips collected")
-            time.sleep(0.05 * (round_ + 1))
-        finally:
-            engine.send_signal(signal.SIGKILL)
-            engine.wait(timeout=10)
-    engine = drained(start_engine(settings))
-    try:
-        client = StorageClient(url, token_file.read_text())
-        wait_for(lambda: len(client.query("post_keys", source="intake")) == total, what="every tip")
-        ids = sorted(client.query("post_keys", source="intake")["post_id"])
-        assert ids == [f"tip-{i:04d}" for i in range(total)]  # each exactly once
-    finally:
-        engine.send_signal(signal.SIGTERM)
-        engine.wait(timeout=20)
+            spool.append({"channel": "webform", "id": f"tip-{written[0]:04d}", "text": f"tip {written[0]}"})
+            written[0] += 1
+
+    sigkill_rounds(settings, f"http://127.0.0.1:{port}", "intake", [f"tip-{i:04d}" for i in range(total)],
+                   [100, 200, 300], pause=0.05, before_round=write_200)
 
 
 @pytest.mark.slow
@@ -243,10 +224,3 @@ def test_civicradar_intake_runs_as_its_own_process(tmp_path, write_settings):
         process.terminate()
         process.wait(timeout=10)
 
-
-def drained(engine):
-    """Read the engine's output as it comes: a full pipe would stall its logging, and with it the engine."""
-    import threading
-
-    threading.Thread(target=lambda: engine.stdout and engine.stdout.read(), daemon=True).start()
-    return engine
