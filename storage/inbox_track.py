@@ -14,6 +14,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from storage.bulk import insert_rows
+
 TRACK_NEW = """
 INSERT INTO inbox_items (platform, post_id, received_at, author_id, author_handle, text, url, reply_to_id, status,
                          updated_at)
@@ -64,6 +66,8 @@ def _answer(con: duckdb.DuckDBPyConnection, replies: str, params: dict[str, obje
     """Open items that one of `replies` (the agency's own posts) answers become answered, with an event each."""
     answered = con.execute(ANSWERED.format(batch=replies), params).fetchall()
     if answered:
-        con.executemany("INSERT INTO inbox_events VALUES (?, ?, ?, 'collector', 'answered', 'answered', ?)",
-                        [[platform, post_id, at, f"the agency replied on the platform ({reply})"]
-                         for platform, post_id, at, reply in answered])
+        insert_rows(con, "INSERT INTO inbox_events SELECT platform, post_id, seen, 'collector', 'answered', "
+                         "'answered', note FROM {rows}",
+                    {"platform": [a[0] for a in answered], "post_id": [a[1] for a in answered],
+                     "seen": [a[2] for a in answered],
+                     "note": [f"the agency replied on the platform ({a[3]})" for a in answered]})

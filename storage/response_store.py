@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from core.response_kinds import CHANNELS, STATUSES
+from storage.bulk import insert_rows
 from storage.db import one, utcnow
 
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -75,9 +76,10 @@ def _write_version(con: duckdb.DuckDBPyConnection, rid: str, version: int, c: di
     con.execute("INSERT INTO response_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [rid, version, c["title"], c["claim_ids"], c["topics"], c["watches"], c["links"], c["review_by"],
                  c["note"], actor, now])
-    rows = [(rid, version, lang, channel, text) for lang, channels in c["messages"].items()
-            for channel, text in channels.items()]
-    con.executemany("INSERT INTO response_messages VALUES (?, ?, ?, ?, ?)", rows)
+    rows = [(lang, channel, text) for lang, channels in c["messages"].items() for channel, text in channels.items()]
+    insert_rows(con, "INSERT INTO response_messages SELECT rid, version, lang, channel, text FROM {rows}",
+                {"rid": [rid] * len(rows), "version": [version] * len(rows), "lang": [r[0] for r in rows],
+                 "channel": [r[1] for r in rows], "text": [r[2] for r in rows]})
 
 
 def _event(con: duckdb.DuckDBPyConnection, rid: str, now: datetime, actor: str, event: str, version: int,

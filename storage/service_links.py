@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from storage.bulk import insert_rows
+
 if TYPE_CHECKING:
     from settings import Settings
 
@@ -63,9 +65,10 @@ def link(con: duckdb.DuckDBPyConnection, places: dict[str, list[str]], window_mi
     for platform, post_id, incident_id, _ in found:
         con.execute("UPDATE inbox_items SET incident_id = ?, updated_at = ? WHERE platform = ? AND post_id = ?",
                     [incident_id, now, platform, post_id])
-    con.executemany("INSERT INTO inbox_events SELECT ?, ?, ?, 'detector', 'linked', status, ? FROM inbox_items "
-                    "WHERE platform = ? AND post_id = ?",
-                    [[p, i, now, f"incident #{n}: {reason}", p, i] for p, i, n, reason in found])
+    insert_rows(con, "INSERT INTO inbox_events SELECT r.platform, r.post_id, r.seen, 'detector', 'linked', i.status, "
+                     "r.note FROM {rows} r JOIN inbox_items i USING (platform, post_id)",
+                {"platform": [f[0] for f in found], "post_id": [f[1] for f in found], "seen": [now] * len(found),
+                 "note": [f"incident #{n}: {reason}" for _, _, n, reason in found]})
     _incident_events(con, found, now)
     return len(found)
 
@@ -75,10 +78,11 @@ def _incident_events(con: duckdb.DuckDBPyConnection, found: list[tuple], now: da
     per: dict[int, list[str]] = {}
     for platform, post_id, incident_id, reason in found:
         per.setdefault(incident_id, []).append(f"{platform}:{post_id} ({reason})")
-    con.executemany("INSERT INTO incident_events (incident_id, changed_at, actor, event, status, severity, note) "
-                    "SELECT incident_id, ?, 'detector', 'requests_linked', status, severity, ? FROM incidents "
-                    "WHERE incident_id = ?",
-                    [[now, f"{len(v)} 311 request(s) linked: " + "; ".join(v[:20]), k] for k, v in per.items()])
+    insert_rows(con, "INSERT INTO incident_events (incident_id, changed_at, actor, event, status, severity, note) "
+                     "SELECT r.incident_id, r.seen, 'detector', 'requests_linked', i.status, i.severity, r.note "
+                     "FROM {rows} r JOIN incidents i USING (incident_id)",
+                {"incident_id": list(per), "seen": [now] * len(per),
+                 "note": [f"{len(v)} 311 request(s) linked: " + "; ".join(v[:20]) for v in per.values()]})
 
 
 def after_pass(con: duckdb.DuckDBPyConnection, s: Settings, now: datetime) -> int:

@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from storage.bulk import insert_rows
 from storage.service_schema import ROWS
 
 UPSERT = "INSERT OR REPLACE INTO service_requests " + ROWS.format(source="requests_batch", existing="service_requests")
@@ -44,6 +45,8 @@ def track(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
     finally:
         con.unregister("requests_batch")
     if closed:
-        con.executemany("INSERT INTO inbox_events VALUES (?, ?, ?, 'open311', 'closed', 'closed', ?)",
-                        [[platform, post_id, at, f"closed in the city's 311 system ({closed_at:%Y-%m-%d %H:%M} UTC)"]
-                         for platform, post_id, at, closed_at in closed])
+        insert_rows(con, "INSERT INTO inbox_events SELECT platform, post_id, seen, 'open311', 'closed', 'closed', note "
+                         "FROM {rows}",
+                    {"platform": [c[0] for c in closed], "post_id": [c[1] for c in closed],
+                     "seen": [c[2] for c in closed],
+                     "note": [f"closed in the city's 311 system ({c[3]:%Y-%m-%d %H:%M} UTC)" for c in closed]})
