@@ -83,6 +83,18 @@ class ClassifySettings(StrictModel):
     models_dir: Path | None = None
 
 
+class LabelSettings(StrictModel):
+    """Where labels are computed: in the engine's process, or by label workers on a Ray cluster."""
+
+    workers: Literal["local", "ray"] = "local"
+    ray_address: str = "127.0.0.1:6379"
+    ray_token: SecretRef = SecretRef(env="CIVICRADAR_RAY_TOKEN")
+    ray_actors: int = Field(2, gt=0)
+    ray_threads: int = Field(1, gt=0)
+    ray_chunk_size: int = Field(64, gt=0)
+    ray_timeout_seconds: float = Field(120.0, gt=0)
+
+
 Severity = Literal["low", "medium", "high"]
 
 
@@ -383,6 +395,7 @@ class Settings(StrictModel):
     server: ServerSettings = ServerSettings()
     dashboard: DashboardSettings = DashboardSettings()
     classify: ClassifySettings = ClassifySettings()
+    labels: LabelSettings = LabelSettings()
     alerts: AlertSettings = AlertSettings()
     digest: DigestSettings = DigestSettings()
     incidents: IncidentSettings = IncidentSettings()
@@ -444,6 +457,8 @@ class Settings(StrictModel):
                 ref.get(f"sources.{name}.{key}")
         if self.server.token is not None:
             self.server.token.get("server.token")
+        if self.labels.workers == "ray":
+            self.labels.ray_token.get("labels.ray_token")
         for hook in self.alerts.webhooks:
             if isinstance(hook.url, SecretRef):
                 hook.url.get(f"alerts.webhooks {hook.name}.url")

@@ -96,7 +96,8 @@ def test_every_setting_is_documented_in_the_shipped_file():
     sections = re.findall(r"^(?:# [^\[\n]*)?\[+([a-z_.]+)", text, re.M)  # also "# A webhook: [[alerts.webhooks]]"
     documented = set(re.findall(r"^#?\s*([a-z_]+)\s*=", text, re.M)) | {p for s in sections for p in s.split(".")}
     models = [settings.Settings, settings.ServerSettings, settings.StorageSettings, settings.DashboardSettings,
-              settings.ClassifySettings, settings.AlertSettings, settings.DigestSettings, settings.RetentionSettings,
+              settings.ClassifySettings, settings.LabelSettings, settings.AlertSettings, settings.DigestSettings,
+              settings.RetentionSettings,
               settings.VolumeRule, settings.SentimentRule, settings.NarrativeRule, settings.ClaimRule,
               settings.CoordinationRule, settings.WebhookSettings, settings.EmailRuleSettings, settings.SmtpSettings,
               settings.WatchSettings, settings.TopicSettings, settings.IncidentSettings, settings.IncidentTargets,
