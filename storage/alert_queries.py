@@ -1,20 +1,15 @@
 """The alerts area's named queries (Alerts page, digest) and staff actions (lifecycle, feedback).
 
-Registered through `storage.queries.AREA_MODULES`; `actions()` joins `storage.actions.ACTIONS`. Alert windows
+Listed in `storage.queries.AREAS`; `actions()` joins `storage.actions.ACTIONS`. Alert windows
 select alerts whose situation (first_seen_at .. last_seen_at, engine clock) overlaps `[since, until)`; response
 times are wall-clock minutes from `raised_at`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from core.roles import COMMS, STAFF
 from storage import alert_actions
-from storage.queries import WINDOW, Param, Query
-
-if TYPE_CHECKING:
-    from storage.actions import Action
+from storage.named import WINDOW, Action, Param, Query
 
 SEVERITY_AT_LEAST = ("list_position(['low', 'medium', 'high'], severity) >= "
                      "list_position(['low', 'medium', 'high'], $min_severity)")
@@ -108,8 +103,6 @@ QUERIES: dict[str, Query] = {
 
 def actions() -> dict[str, Action]:
     """The alert workflow's actions, collected by `storage.actions`."""
-    from storage.actions import Action
-
     comms = COMMS  # comms staff, leads and admins
     staff = STAFF
     note = {"note": Param("str")}

@@ -1,6 +1,6 @@
 """The dashboard's named queries and staff actions (saved views, label feedback, rumour-register edits).
 
-Registered through `storage.queries.AREA_MODULES`; `actions()` joins `storage.actions.ACTIONS`.
+Listed in `storage.queries.AREAS`; `actions()` joins `storage.actions.ACTIONS`.
 Windows are half-open `[since, until)` in naive UTC. Posts in no watch count under "(no watch)".
 """
 
@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
 from core.roles import APPROVERS as APPROVERS  # re-exported (core.roles holds every role)
 from core.roles import COMMS as COMMS
 from core.roles import STAFF as STAFF
-from storage.queries import WINDOW, Param, Query
-
-if TYPE_CHECKING:
-    from storage.actions import Action
+from storage.named import WINDOW, Action, Param, Query
 
 MATCH = 0.5  # a label's nearest claim counts as a match from this probability (as the alerts' claim queries)
 BUCKET = {**WINDOW, "bucket_minutes": Param("int", 60)}
@@ -281,9 +278,7 @@ def audit_only(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) ->
 
 
 def actions() -> dict[str, Action]:
-    """The dashboard's actions, collected by `storage.actions` (see its `_register_area_actions`)."""
-    from storage.actions import Action
-
+    """The dashboard's actions, collected by `storage.actions`."""
     key = {"platform": Param("str", required=True), "post_id": Param("str", required=True)}
     return {
         "label_feedback": Action(label_feedback, {**key, "label": Param("str", required=True),

@@ -1,14 +1,14 @@
 """Did the response work? The reads behind responses/effect.py: the incident's posts per hour around a response,
 with the days before for the same-hour baseline, and the engagement of the agency's own post that carried it.
 
-Registered through `storage.queries.AREA_MODULES`. Hours are counted from `at` (engine clock): hour 0 is
+Listed in `storage.queries.AREAS`. Hours are counted from `at` (engine clock): hour 0 is
 [at, at + 1 h), hour -1 the hour before. The agency's own posts (direction by_agency) never count: a correction
 that quotes the claim is not a resident repeating it.
 """
 
 from __future__ import annotations
 
-from storage.queries import Param, Query
+from storage.named import Param, Query
 
 # what the incident is about, from its alerts: claims, topics, watches (each alert's own and its evidence's)
 ABOUT = """about AS (

@@ -1,6 +1,6 @@
 """The inbox's named queries (Inbox page, Overview, digest) and staff actions.
 
-Registered through `storage.queries.AREA_MODULES`; `actions()` joins `storage.actions.ACTIONS`. Every query but the
+Listed in `storage.queries.AREAS`; `actions()` joins `storage.actions.ACTIONS`. Every query but the
 conversation reads `inbox_items` (one row per inbound post, written with the post), never the wide `posts` table:
 the queue of 100k items answers in milliseconds. SLAs come from settings ([inbox] sla_minutes) as two parallel
 lists, `sla_channels` and `sla_minutes`, and `default_sla` for channels not named. Contacts (author ids: handles'
@@ -10,15 +10,10 @@ that do not work the inbox.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from core.roles import COMMS
 from storage import inbox_store
-from storage.dashboard_queries import COMMS
+from storage.named import WINDOW, Action, Param, Query
 from storage.posting_queries import INBOX_SENT, POSTERS
-from storage.queries import WINDOW, Param, Query
-
-if TYPE_CHECKING:
-    from storage.actions import Action
 
 SLA = {"sla_channels": Param("str_list", []), "sla_minutes": Param("str_list", []),
        "default_sla": Param("float", 1440.0)}
@@ -159,8 +154,6 @@ QUERIES: dict[str, Query] = {
 
 def actions() -> dict[str, Action]:
     """The inbox's actions, collected by `storage.actions`; for comms staff, leads and admins."""
-    from storage.actions import Action
-
     at = {"at": Param("time"), "note": Param("str")}
     reply = {**ITEM, "text": Param("str", required=True), "response_id": Param("str"), "account": Param("str"), **at}
     return {

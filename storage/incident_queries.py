@@ -1,19 +1,14 @@
 """The incidents area's named queries (Incidents page, Overview, digest, the response library) and staff actions.
 
-Registered through `storage.queries.AREA_MODULES`; `actions()` joins `storage.actions.ACTIONS`. Windows select
+Listed in `storage.queries.AREAS`; `actions()` joins `storage.actions.ACTIONS`. Windows select
 incidents whose situation (first_seen_at .. last_seen_at, engine clock) overlaps `[since, until)`; response times
 are wall-clock minutes from `opened_at`. Incidents merged into another are left out unless asked for by status.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from storage import incident_actions, incident_merge
-from storage.queries import Param, Query
-
-if TYPE_CHECKING:
-    from storage.actions import Action
+from storage.named import Action, Param, Query
 
 ONE = {"incident_id": Param("int", required=True)}
 WINDOW = {"since": Param("time"), "until": Param("time")}
@@ -148,8 +143,6 @@ EVERYONE = frozenset({"viewer", "comms", "lead", "analyst", "admin"})
 
 def actions() -> dict[str, Action]:
     """The incident workflow's actions, collected by `storage.actions`."""
-    from storage.actions import Action
-
     note = {"note": Param("str")}
     a = incident_actions
     return {

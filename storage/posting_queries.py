@@ -2,22 +2,19 @@
 platform accepted (as a response of the incident, with the link the platform returned) or an attempt it refused,
 and the posts made so far, which X's cost meter counts.
 
-Registered through `storage.queries.AREA_MODULES`. The post itself is made by the dashboard's server (which holds
+Listed in `storage.queries.AREAS`. The post itself is made by the dashboard's server (which holds
 the posting credentials and checks the role first), never inside the engine's write transaction: a slow platform
 must not hold up every write. Every post and every refused attempt is a row of the audit log.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
 from storage import incident_actions
-from storage.queries import Param, Query
-
-if TYPE_CHECKING:
-    from storage.actions import Action
+from storage.named import Action, Param, Query
 
 POSTERS = frozenset({"lead", "admin"})  # who may post from CivicRadar: the roles that approve what is said
 POSTED, FAILED = "incident_post_response", "response_post_failed"
@@ -53,8 +50,6 @@ QUERIES: dict[str, Query] = {
 
 
 def actions() -> dict[str, Action]:
-    from storage.actions import Action
-
     one = {"incident_id": Param("int", required=True), "response_id": Param("str"), "version": Param("int"),
            "channel": Param("str", required=True), "account": Param("str"), "text": Param("str", required=True)}
     return {

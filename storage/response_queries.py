@@ -1,19 +1,14 @@
 """The response library's named queries (Responses page, suggestions for an incident) and staff actions.
 
-Registered through `storage.queries.AREA_MODULES`; `actions()` joins `storage.actions.ACTIONS`. Drafting is for
+Listed in `storage.queries.AREAS`; `actions()` joins `storage.actions.ACTIONS`. Drafting is for
 comms staff (and leads and admins); approving is its own capability, for leads and admins only.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from core.roles import APPROVERS, COMMS
 from storage import response_store
-from storage.queries import Param, Query
-
-if TYPE_CHECKING:
-    from storage.actions import Action
+from storage.named import Action, Param, Query
 
 ONE = {"response_id": Param("str", required=True)}
 # the version in use (approved), else the latest: what the library list describes
@@ -85,8 +80,6 @@ QUERIES: dict[str, Query] = {
 
 def actions() -> dict[str, Action]:
     """The library's actions, collected by `storage.actions`."""
-    from storage.actions import Action
-
     content = {"title": Param("str", required=True), "messages": Param("str", required=True),
                "claim_ids": Param("str_list"), "topics": Param("str_list"), "watches": Param("str_list"),
                "links": Param("str_list"), "review_by": Param("str"), "note": Param("str")}

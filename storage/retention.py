@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from core.pseudonyms import pseudonym
 from storage.db import PSEUDONYM_PREFIX, Database, delete_posts, one
+from storage.named import Action, Param
 
 QUERIES: dict[str, Any] = {}
 
@@ -99,10 +100,7 @@ def audit_details(params: dict[str, Any]) -> dict[str, Any]:
     return {"platform": params.get("platform"), "author_sha256_16": digest}
 
 
-def actions() -> dict[str, Any]:
-    from storage.actions import Action  # this module is imported while storage.actions initialises
-    from storage.queries import Param
-
+def actions() -> dict[str, Action]:
     return {
         "forget_author": Action(
             forget_author,
@@ -116,8 +114,6 @@ def actions() -> dict[str, Any]:
 
 def run(db: Database, now: datetime, days: float, action: str, embedding_days: float, key: bytes) -> RetentionResult:
     """One retention pass (the scheduled job): old posts deleted or pseudonymised, old embeddings pruned."""
-    from datetime import timedelta
-
     cutoff = now - timedelta(days=days)
     posts = delete_older_than(db, cutoff) if action == "delete" else pseudonymise_older_than(db, cutoff, key)
     return RetentionResult(posts, prune_embeddings(db, now - timedelta(days=embedding_days)))

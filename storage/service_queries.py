@@ -1,11 +1,11 @@
 """Named queries over Open311 service requests (`service_requests`, written by storage/service_requests.py).
 
-Registered through `storage.queries.AREA_MODULES`: time to close per service, and located requests for the map.
+Listed in `storage.queries.AREAS`: time to close per service, and located requests for the map.
 """
 
 from __future__ import annotations
 
-from storage.queries import Param, Query
+from storage.named import Param, Query
 
 QUERIES: dict[str, Query] = {
     "service_time_to_close": Query(

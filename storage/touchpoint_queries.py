@@ -1,7 +1,7 @@
 """The touchpoint view's reads (dashboard/pages/touchpoints.py): channel (the post's platform: x, bluesky, news,
 open311, email, webform, sms, facebook, ...) x topic, and how one incident moved across channels.
 
-Registered through `storage.queries.AREA_MODULES`. A post is in a topic when its label gives that topic a score of at
+Listed in `storage.queries.AREAS`. A post is in a topic when its label gives that topic a score of at
 least `topic_min_score`; the topic `ALL` holds every post of a channel, labelled or not (from the 5-minute rollup).
 An incident touches a cell when one of its evidence posts is on that channel and in that topic.
 """
@@ -9,7 +9,7 @@ An incident touches a cell when one of its evidence posts is on that channel and
 from __future__ import annotations
 
 from storage.effect_queries import ABOUT
-from storage.queries import Param, Query
+from storage.named import Param, Query
 
 ALL = "(all posts)"
 WINDOW = {"since": Param("time", required=True), "until": Param("time", required=True),
