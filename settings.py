@@ -45,9 +45,29 @@ class TopicSettings(StrictModel):
     keywords: tuple[str, ...] = ()
 
 
+class LakeSettings(StrictModel):
+    """[storage.lake]: DuckLake, used when [storage] kind = "ducklake" (storage/lake.py)."""
+
+    catalog: str = "dbname=civicradar host=127.0.0.1 port=5432 user=civicradar"  # libpq DSN, no password
+    password: SecretRef | None = None
+    data_path: str = "data/lake/"  # a folder (relative to settings.toml) or s3://bucket/prefix/
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    s3_key_id: SecretRef | None = None
+    s3_secret: SecretRef | None = None
+    s3_url_style: Literal["path", "vhost"] = "path"
+    s3_use_ssl: bool = True
+    inline_rows: int = Field(10, ge=0)
+    maintain_every_hours: float = Field(6.0, gt=0)
+    keep_snapshots_hours: float = Field(24.0, ge=0)
+    delete_files_after_hours: float = Field(24.0, ge=0)
+
+
 class StorageSettings(StrictModel):
+    kind: Literal["duckdb", "ducklake"] = "duckdb"
     path: Path = Path("data/civicradar.duckdb")
     memory_limit: str = "2GB"
+    lake: LakeSettings = LakeSettings()
 
 
 class ServerSettings(StrictModel):
@@ -457,6 +477,10 @@ class Settings(StrictModel):
                 ref.get(f"sources.{name}.{key}")
         if self.server.token is not None:
             self.server.token.get("server.token")
+        if self.storage.kind == "ducklake":
+            for key, ref in self.storage.lake:
+                if isinstance(ref, SecretRef):
+                    ref.get(f"storage.lake.{key}")
         if self.labels.workers == "ray":
             self.labels.ray_token.get("labels.ray_token")
         for hook in self.alerts.webhooks:

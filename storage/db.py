@@ -28,7 +28,9 @@ import pyarrow.compute as pc
 from core.pseudonyms import PREFIX
 from core.records import Batch, Claim, Post, scrub, to_json
 from settings import redact
-from storage import inbox_track, migrations, rollup, service_requests
+from storage import inbox_track, lake_schema, migrations, rollup, service_requests
+from storage.lake import LakeConfig, LakeError, allowed_directories
+from storage.lake import connect as connect_lake
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,6 +72,17 @@ CLAIM_KEYS = (
     "INSERT INTO post_keys SELECT platform, post_id, created_at, 0 FROM batch "
     "ON CONFLICT DO UPDATE SET seen = post_keys.seen + 1 RETURNING platform, post_id, created_at, seen"
 )
+# The lake has no unique keys and no RETURNING: keys stored before are found by a join, inside the transaction that
+# writes the posts and the cursor; with one writer nothing can claim a key between the join and the insert.
+LAKE_AGAIN = ("SELECT b.platform, b.post_id, k.created_at, k.seen + 1 AS seen FROM batch b "
+              "JOIN post_keys k USING (platform, post_id)")
+LAKE_CLAIM = ("INSERT INTO post_keys SELECT platform, post_id, created_at, 0 FROM batch "
+              "ANTI JOIN again USING (platform, post_id)")
+LAKE_SEEN = ("UPDATE post_keys SET seen = again.seen FROM again "
+             "WHERE post_keys.platform = again.platform AND post_keys.post_id = again.post_id")
+# One statement for both kinds (DuckLake has no INSERT OR REPLACE): the source's cursor, in the batch's transaction
+SET_CURSOR = ("MERGE INTO cursors USING (SELECT ? AS source, ? AS cursor, ? AS updated_at) AS s USING (source) "
+              "WHEN MATCHED THEN UPDATE BY NAME WHEN NOT MATCHED THEN INSERT BY NAME")
 # Posts stored before: their stored created_at (never changed) bounds the scan to the row groups that hold them.
 # A pseudonymised post (storage/retention.py) collected again keeps its identifying columns empty.
 PSEUDONYM_PREFIX = PREFIX  # core.pseudonyms
@@ -139,9 +152,11 @@ def _scrubbed(values: Any) -> Any:
 
 def delete_posts(con: duckdb.DuckDBPyConnection, where: str, params: dict[str, Any] | None = None) -> int:
     """Posts matching `where`, with their keys, labels and embeddings; the rollups are recounted."""
-    removed = con.sql(f"DELETE FROM posts WHERE {where} RETURNING platform, post_id, created_at",
+    # selected, then deleted by the same condition in the same transaction: DuckLake has no DELETE ... RETURNING
+    removed = con.sql(f"SELECT platform, post_id, created_at FROM posts WHERE {where}",
                       params=params).to_arrow_table()
     if removed.num_rows:
+        con.execute(f"DELETE FROM posts WHERE {where}", params)
         con.register("removed", removed)
         try:
             for table in DEPENDENT_TABLES:
@@ -162,23 +177,32 @@ class WriteResult:
 
 
 class Database:
-    def __init__(self, path: Path | str, memory_limit: str = "2GB") -> None:
+    def __init__(self, path: Path | str, memory_limit: str = "2GB", lake: LakeConfig | None = None) -> None:
+        """The DuckDB file at `path`, or with `lake` the DuckLake it describes (`path` then only names it)."""
         self.path = Path(path)
-        if str(path) != ":memory:":
+        self.lake = lake
+        if lake is None and str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = self._connect(path, memory_limit)
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self.applied = migrations.apply(self._con, lake_schema.ddl if lake else str)
+
+    def _connect(self, path: Path | str, memory_limit: str) -> duckdb.DuckDBPyConnection:
         try:
-            self._con = duckdb.connect(str(path), config={"memory_limit": memory_limit,
-                                                          "checkpoint_threshold": CHECKPOINT_THRESHOLD})
+            if self.lake is not None:
+                return connect_lake(self.lake, memory_limit)
+            return duckdb.connect(str(path), config={"memory_limit": memory_limit,
+                                                     "checkpoint_threshold": CHECKPOINT_THRESHOLD})
+        except LakeError as e:
+            raise StorageError(str(e)) from e
         except duckdb.IOException as e:
             raise StorageError(
                 f"cannot open {path}: {e}. Another process (an engine, or a tool holding the file) has it "
                 "open; stop it, or point storage.path at another file."
             ) from e
-        self._con.execute("SET TimeZone = 'UTC'")
-        self._lock = threading.RLock()
-        self._local = threading.local()
-        self._cursors: list[duckdb.DuckDBPyConnection] = []
-        self.applied = migrations.apply(self._con)
 
     def close(self) -> None:
         """Close every thread's cursor, then the connection (checkpointing the WAL into the file)."""
@@ -190,18 +214,23 @@ class Database:
     def lock_down(self) -> None:
         """No SQL in this process may touch files, URLs, extensions or settings from now on."""
         with self._lock:
+            if self.lake is not None:  # the lake's own data files stay reachable, nothing else
+                self._con.execute("SET allowed_directories = ?", [allowed_directories(self.lake)])
             for setting in ("enable_external_access", "autoinstall_known_extensions", "autoload_known_extensions"):
                 self._con.execute(f"SET {setting} = false")
             self._con.execute("SET lock_configuration = true")
 
     def new_cursor(self) -> duckdb.DuckDBPyConnection:
-        return self._con.cursor()
+        cursor = self._con.cursor()
+        if self.lake is not None:  # a cursor starts on the in-memory catalog
+            cursor.execute("USE lake")
+        return cursor
 
     def reader(self) -> duckdb.DuckDBPyConnection:
         """This thread's cursor: sees committed data, never blocks the writer."""
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
-            cursor = self._local.cursor = self._con.cursor()
+            cursor = self._local.cursor = self.new_cursor()
             with self._lock:
                 self._cursors.append(cursor)
         return cursor
@@ -228,6 +257,12 @@ class Database:
                     "write was kept; it is retried on the next run once space is free."
                 ) from e
 
+    def exclusive(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`fn` under the writer's lock but outside a transaction, each statement committing on its own: lake
+        maintenance, which DuckLake refuses to mix with changes in one transaction."""
+        with self._lock:
+            return fn(self._con)
+
     def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         with self.transaction() as con:
             return fn(con)
@@ -243,9 +278,7 @@ class Database:
             self._quarantine(con, source, now, batch)
             self._upsert_claims(con, batch.claims, now)
             if batch.next_cursor is not None:
-                con.execute(
-                    "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?)", [source, batch.next_cursor, now]
-                )
+                con.execute(SET_CURSOR, [source, batch.next_cursor, now])
             return WriteResult(table.num_rows, len(batch.quarantined), deleted, len(batch.claims))
 
         return self.write(run)
@@ -259,23 +292,20 @@ class Database:
         table = table.set_column(table.column_names.index("direction"), "direction", direction)
         self.write(lambda con: self._upsert_posts(con, table.select(POST_SCHEMA.names).cast(POST_SCHEMA)))
 
-    @staticmethod
-    def _upsert_posts(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+    def _upsert_posts(self, con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
         if not table.num_rows:
             return
         con.register("batch", table)
         try:
-            Database._store_posts(con)
+            self._store_posts(con)
             inbox_track.track(con, "batch", table)  # inbox rows, answers and engagement of these posts
             service_requests.track(con, table)  # Open311 requests as columns; closed ones close their items
         finally:
             con.unregister("batch")
 
-    @staticmethod
-    def _store_posts(con: duckdb.DuckDBPyConnection) -> None:
+    def _store_posts(self, con: duckdb.DuckDBPyConnection) -> None:
         """The registered `batch`: new posts appended, posts stored before updated in place, rollups kept exact."""
-        keys = con.sql(CLAIM_KEYS).to_arrow_table()
-        again = keys.filter(pc.greater(keys.column("seen"), 0))
+        again = self._claim_keys(con)
         if not again.num_rows:
             con.execute("INSERT INTO posts BY NAME SELECT * FROM batch")
             rollup.add(con, "batch")
@@ -289,6 +319,21 @@ class Database:
         finally:
             con.unregister("again")
         rollup.refresh(con, times)  # re-collected posts may have changed watches
+
+    def _claim_keys(self, con: duckdb.DuckDBPyConnection) -> pa.Table:
+        """The batch's keys claimed in `post_keys`; returns those stored before (seen > 0)."""
+        if self.lake is None:
+            keys = con.sql(CLAIM_KEYS).to_arrow_table()
+            return keys.filter(pc.greater(keys.column("seen"), 0))
+        again = con.sql(LAKE_AGAIN).to_arrow_table()
+        con.register("again", again)
+        try:
+            con.execute(LAKE_CLAIM)
+            if again.num_rows:
+                con.execute(LAKE_SEEN)
+        finally:
+            con.unregister("again")
+        return again
 
     @staticmethod
     def _delete_posts(con: duckdb.DuckDBPyConnection, keys: Sequence[tuple[str, str]]) -> int:
@@ -322,7 +367,8 @@ class Database:
         )
         con.register("new_claims", rows)
         try:
-            con.execute("INSERT OR REPLACE INTO claims BY NAME SELECT * FROM new_claims")
+            con.execute("MERGE INTO claims USING new_claims USING (claim_id) "
+                        "WHEN MATCHED THEN UPDATE BY NAME WHEN NOT MATCHED THEN INSERT BY NAME")
         finally:
             con.unregister("new_claims")
 
@@ -350,6 +396,11 @@ class Database:
 
     def start_run(self, source: str, job: str) -> int:
         def run(con: duckdb.DuckDBPyConnection) -> int:
+            if self.lake is not None:  # no sequences on the lake
+                run_id = lake_schema.next_id(con, "runs", "run_id")
+                con.execute("INSERT INTO runs (run_id, source, job, started_at, status) VALUES (?, ?, ?, ?, "
+                            "'running')", [run_id, source, job, utcnow()])
+                return run_id
             row = one(con, "INSERT INTO runs (source, job, started_at, status) VALUES (?, ?, ?, 'running') "
                       "RETURNING run_id", [source, job, utcnow()])
             assert row is not None

@@ -16,24 +16,32 @@ import pyarrow.compute as pc
 
 from storage.bulk import insert_rows
 
+# MERGE on the key: the one statement that runs on DuckDB and on DuckLake (no unique keys there, so no ON CONFLICT)
 TRACK_NEW = """
-INSERT INTO inbox_items (platform, post_id, received_at, author_id, author_handle, text, url, reply_to_id, status,
-                         updated_at)
-SELECT platform, post_id, created_at, author_id, author_handle, text, url, reply_to_id, 'new', collected_at
-FROM {batch} WHERE direction = 'to_agency'
-ON CONFLICT DO UPDATE SET text = excluded.text, url = CASE WHEN inbox_items.author_id LIKE 'pseud-%' THEN NULL
-                                                          ELSE excluded.url END
+MERGE INTO inbox_items
+USING (SELECT platform, post_id, created_at AS received_at, author_id, author_handle, text, url, reply_to_id,
+              'new' AS status, collected_at AS updated_at
+       FROM {batch} WHERE direction = 'to_agency') AS n USING (platform, post_id)
+WHEN MATCHED THEN UPDATE SET text = n.text, url = CASE WHEN inbox_items.author_id LIKE 'pseud-%' THEN NULL
+                                                      ELSE n.url END
+WHEN NOT MATCHED THEN INSERT BY NAME
 """
-# an open item answered by the agency's own reply on the platform; the reply's created time is the answer's time
-ANSWERED = """
+# an open item answered by the agency's own reply on the platform; the reply's created time is the answer's time.
+# The items are selected first, then updated by the same condition (DuckLake has no UPDATE ... RETURNING).
+_REPLIES = """(SELECT * FROM {batch} WHERE direction = 'by_agency' AND reply_to_id IS NOT NULL
+      QUALIFY row_number() OVER (PARTITION BY platform, reply_to_id ORDER BY created_at) = 1) r"""
+_OPEN = """inbox_items.platform = r.platform AND inbox_items.post_id = r.reply_to_id
+  AND inbox_items.status IN ('new', 'in_progress')"""
+ANSWERING = f"""
+SELECT inbox_items.platform, inbox_items.post_id, r.collected_at, r.post_id FROM inbox_items, {_REPLIES}
+WHERE {_OPEN}
+"""
+ANSWERED = f"""
 UPDATE inbox_items SET status = 'answered', answered_at = r.created_at, updated_at = r.collected_at,
        answered_by = coalesce('@' || r.author_handle, 'the agency''s account'), answer_via = 'platform',
        answer_text = r.text, answer_url = r.url, answer_post_id = r.post_id
-FROM (SELECT * FROM {batch} WHERE direction = 'by_agency' AND reply_to_id IS NOT NULL
-      QUALIFY row_number() OVER (PARTITION BY platform, reply_to_id ORDER BY created_at) = 1) r
-WHERE inbox_items.platform = r.platform AND inbox_items.post_id = r.reply_to_id
-  AND inbox_items.status IN ('new', 'in_progress')
-RETURNING platform, post_id, updated_at, answer_post_id
+FROM {_REPLIES}
+WHERE {_OPEN}
 """
 # the agency's replies already stored (collected before what they answer, or in the same batch)
 STORED_REPLIES = """
@@ -64,8 +72,9 @@ def track(con: duckdb.DuckDBPyConnection, relation: str, table: pa.Table) -> Non
 
 def _answer(con: duckdb.DuckDBPyConnection, replies: str, params: dict[str, object]) -> None:
     """Open items that one of `replies` (the agency's own posts) answers become answered, with an event each."""
-    answered = con.execute(ANSWERED.format(batch=replies), params).fetchall()
+    answered = con.execute(ANSWERING.format(batch=replies), params).fetchall()
     if answered:
+        con.execute(ANSWERED.format(batch=replies), params)
         insert_rows(con, "INSERT INTO inbox_events SELECT platform, post_id, seen, 'collector', 'answered', "
                          "'answered', note FROM {rows}",
                     {"platform": [a[0] for a in answered], "post_id": [a[1] for a in answered],

@@ -6,6 +6,7 @@ Append new migrations to the end of MIGRATIONS; never edit one that has shipped.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import duckdb
 
@@ -285,9 +286,10 @@ MIGRATIONS: list[tuple[str, str]] = [
 ]
 
 
-def apply(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply pending migrations in order; returns the names applied now."""
-    con.execute("CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
+def apply(con: duckdb.DuckDBPyConnection, ddl: Callable[[str], str] = str) -> list[str]:
+    """Apply pending migrations in order; returns the names applied now. `ddl` adapts each one to the storage kind
+    (`storage.lake_schema.ddl` on the lake; the default leaves them as written)."""
+    con.execute(ddl("CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)"))
     done = {row[0] for row in con.execute("SELECT name FROM _migrations").fetchall()}
     applied = []
     for name, sql in MIGRATIONS:
@@ -295,7 +297,7 @@ def apply(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         con.execute("BEGIN")
         try:
-            con.execute(sql)
+            con.execute(ddl(sql))
             con.execute("INSERT INTO _migrations VALUES (?, now()::TIMESTAMP)", [name])
             con.execute("COMMIT")
         except duckdb.Error:

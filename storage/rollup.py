@@ -95,18 +95,24 @@ MIGRATION_SQL = MIGRATION.format(counts=ALL_COUNTS)
 POSTS_MIGRATION_SQL = POSTS_MIGRATION.format(counts=ALL_POST_COUNTS)
 TOPICS_MIGRATION_SQL = TOPICS_MIGRATION.format(counts=ALL_TOPIC_COUNTS)
 
-ADD = f"""
-INSERT INTO volume_5m
+KEYS = {"volume_5m": "bucket, platform, watch, sentiment", "posts_5m": "bucket, platform, sentiment",
+        "topics_5m": "bucket, topic, sentiment"}
+
+
+def _merge(table: str, counts: str) -> str:
+    """Add `counts` (rows of `table`'s columns) to `table`: MERGE on the key, the one statement that runs both on
+    DuckDB and on DuckLake (which has no unique keys, so no ON CONFLICT)."""
+    return (f"MERGE INTO {table} USING ({counts}) AS c USING ({KEYS[table]}) "
+            f"WHEN MATCHED THEN UPDATE SET posts = {table}.posts + c.posts WHEN NOT MATCHED THEN INSERT BY NAME;")
+
+
+ADD = _merge("volume_5m", f"""
 SELECT time_bucket({BUCKET}, created_at) AS bucket, platform, watch, 'unscored' AS sentiment, count(*) AS posts
 FROM (SELECT created_at, platform, unnest(CASE WHEN len(watches) = 0 THEN ['(no watch)'] ELSE watches END) AS watch
       FROM {{source}})
-GROUP BY ALL
-ON CONFLICT DO UPDATE SET posts = volume_5m.posts + excluded.posts;
-INSERT INTO posts_5m
+GROUP BY ALL""") + _merge("posts_5m", f"""
 SELECT time_bucket({BUCKET}, created_at) AS bucket, platform, 'unscored' AS sentiment, count(*) AS posts
-FROM {{source}} GROUP BY ALL
-ON CONFLICT DO UPDATE SET posts = posts_5m.posts + excluded.posts;
-"""
+FROM {{source}} GROUP BY ALL""")
 
 # Each relabelled post before and after: its watches, old sentiment and topics (none stored: 'unscored', no topics)
 # and new ones. Joined on created_at too, so both scans skip all but the row groups of the batch's times; a label
@@ -122,23 +128,17 @@ _SIGNED = """(SELECT created_at, platform, watches, old_sentiment AS sentiment, 
               FROM label_changes
               UNION ALL SELECT created_at, platform, watches, new_sentiment, new_topics, 1 FROM label_changes)"""
 _MOVED = f"bucket IN (SELECT time_bucket({BUCKET}, created_at) FROM label_changes)"
-DELTAS = f"""
-INSERT INTO volume_5m
+DELTAS = _merge("volume_5m", f"""
 SELECT bucket, platform, watch, sentiment, sum(n)::BIGINT AS posts
 FROM (SELECT time_bucket({BUCKET}, created_at) AS bucket, platform, sentiment, n,
              unnest(CASE WHEN len(watches) = 0 THEN ['(no watch)'] ELSE watches END) AS watch FROM {_SIGNED})
-GROUP BY ALL HAVING sum(n) <> 0
-ON CONFLICT DO UPDATE SET posts = volume_5m.posts + excluded.posts;
-INSERT INTO posts_5m
+GROUP BY ALL HAVING sum(n) <> 0""") + _merge("posts_5m", f"""
 SELECT time_bucket({BUCKET}, created_at) AS bucket, platform, sentiment, sum(n)::BIGINT AS posts FROM {_SIGNED}
-GROUP BY ALL HAVING sum(n) <> 0
-ON CONFLICT DO UPDATE SET posts = posts_5m.posts + excluded.posts;
-INSERT INTO topics_5m
+GROUP BY ALL HAVING sum(n) <> 0""") + _merge("topics_5m", f"""
 SELECT bucket, topic, sentiment, sum(n)::BIGINT AS posts
 FROM (SELECT time_bucket({BUCKET}, created_at) AS bucket, sentiment, n, unnest([t.name FOR t IN topics]) AS topic
       FROM {_SIGNED})
-WHERE topic IS NOT NULL GROUP BY ALL HAVING sum(n) <> 0
-ON CONFLICT DO UPDATE SET posts = topics_5m.posts + excluded.posts;
+WHERE topic IS NOT NULL GROUP BY ALL HAVING sum(n) <> 0""") + f"""
 DELETE FROM volume_5m WHERE posts = 0 AND {_MOVED};
 DELETE FROM posts_5m WHERE posts = 0 AND {_MOVED};
 DELETE FROM topics_5m WHERE posts = 0 AND {_MOVED};

@@ -17,13 +17,17 @@ import pyarrow.compute as pc
 from storage.bulk import insert_rows
 from storage.service_schema import ROWS
 
-UPSERT = "INSERT OR REPLACE INTO service_requests " + ROWS.format(source="requests_batch", existing="service_requests")
-CLOSE_ITEMS = """
-UPDATE inbox_items SET status = 'closed', closed_at = r.closed_at, updated_at = b.collected_at
-FROM service_requests r JOIN requests_batch b USING (platform, post_id)
+# MERGE on the key and select-then-update: statements that run on DuckDB and on DuckLake (no unique keys there, no
+# UPDATE ... RETURNING)
+UPSERT = ("MERGE INTO service_requests USING (" + ROWS.format(source="requests_batch", existing="service_requests")
+          + ") AS n USING (platform, post_id) WHEN MATCHED THEN UPDATE BY NAME WHEN NOT MATCHED THEN INSERT BY NAME")
+_CLOSED = """service_requests r JOIN requests_batch b USING (platform, post_id)
 WHERE inbox_items.platform = r.platform AND inbox_items.post_id = r.post_id AND r.status = 'closed'
-  AND inbox_items.status IN ('new', 'in_progress')
-RETURNING inbox_items.platform, inbox_items.post_id, inbox_items.updated_at, inbox_items.closed_at
+  AND inbox_items.status IN ('new', 'in_progress')"""
+CLOSING = f"SELECT inbox_items.platform, inbox_items.post_id, b.collected_at, r.closed_at FROM inbox_items, {_CLOSED}"
+CLOSE_ITEMS = f"""
+UPDATE inbox_items SET status = 'closed', closed_at = r.closed_at, updated_at = b.collected_at
+FROM {_CLOSED}
 """
 
 
@@ -41,7 +45,9 @@ def track(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
     con.register("requests_batch", requests)
     try:
         con.execute(UPSERT).fetchall()
-        closed = con.execute(CLOSE_ITEMS).fetchall()
+        closed = con.execute(CLOSING).fetchall()
+        if closed:
+            con.execute(CLOSE_ITEMS)
     finally:
         con.unregister("requests_batch")
     if closed:
