@@ -18,7 +18,6 @@ from alerts.context import Context, evidence_from
 from alerts.model import Finding, Link
 from alerts.text import STOPWORDS
 from alerts.windows import BucketSums
-from storage import alert_scan
 
 
 def detect(ctx: Context) -> list[Finding]:
@@ -27,7 +26,7 @@ def detect(ctx: Context) -> list[Finding]:
         return []
     window, base = timedelta(minutes=rule.window_minutes), timedelta(hours=rule.baseline_hours)
     lo, hi = ctx.steps[0] - window - base, ctx.steps[-1]
-    frame = alert_scan.claim_match_counts(ctx.con, lo, hi, ctx.bucket_minutes, rule, STOPWORDS)
+    frame = ctx.reader.claim_match_counts(lo, hi, ctx.bucket_minutes, rule, STOPWORDS)
     frame["posts"] = frame["labeller"] + frame["lexical"] if len(frame) else []
     sums = BucketSums(frame, ["claim_id"], ["posts", "labeller", "lexical"], lo, hi, ctx.bucket_minutes)
     found: list[Finding] = []
@@ -52,7 +51,7 @@ def _finding(ctx: Context, sums: BucketSums, end: datetime, i: int) -> Finding:
     now, newer = sums.total("posts", end - window, end)[i], sums.total("posts", end - window / 2, end)[i]
     labeller, lexical = sums.total("labeller", end - window, end)[i], sums.total("lexical", end - window, end)[i]
     rate = sums.total("posts", end - window - base, end - window)[i] * (window / base)
-    posts = alert_scan.claim_evidence(ctx.con, claim_id, end - window, end, rule, STOPWORDS, 5)
+    posts = ctx.reader.claim_evidence(claim_id, end - window, end, rule, STOPWORDS, 5)
     claim = posts.iloc[0] if len(posts) else None
     text = (f"{ex.number(now)} posts in the {ex.minutes_phrase(rule.window_minutes)} to "
             f"{ex.day_and_clock(end, ctx.zone)} match the claim {claim_id}"

@@ -1,4 +1,4 @@
-"""What every detector gets for one pass: a read cursor, the steps to evaluate, the settings and the zone."""
+"""What every detector gets for one pass: a read-only store, the steps to evaluate, the settings and the zone."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import duckdb
 import pandas as pd
 
 from alerts.model import Evidence
 from settings import AlertSettings
+from storage.alert_stores import AlertReader
 
 EVIDENCE_POSTS = 5
 
 
 @dataclass(frozen=True)
 class Context:
-    con: duckdb.DuckDBPyConnection
+    reader: AlertReader  # read-only: the detectors' scans, never a connection
     steps: tuple[datetime, ...]  # window ends to evaluate, oldest first (engine clock, naive UTC)
     settings: AlertSettings
     zone: ZoneInfo

@@ -16,7 +16,6 @@ import pandas as pd
 from alerts import explain as ex
 from alerts.context import Context, evidence_from
 from alerts.model import Finding
-from storage import alert_scan
 
 CAVEAT = ("Identical wording or links at the same time can come from coordination, but also from share buttons, "
           "copy-and-paste campaigns or many people forwarding one message: treat this as evidence to review, "
@@ -28,7 +27,7 @@ def detect(ctx: Context) -> list[Finding]:
     if not rule.enabled or not ctx.steps:
         return []
     window = timedelta(minutes=rule.window_minutes)
-    groups = alert_scan.shared_content(ctx.con, ctx.steps[0] - window, ctx.steps[-1], rule.min_chars,
+    groups = ctx.reader.shared_content(ctx.steps[0] - window, ctx.steps[-1], rule.min_chars,
                                        rule.min_accounts)
     found: list[Finding] = []
     for end in ctx.steps:

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-
-import duckdb
 
 from alerts import claims, coordination, incident_notify, incidents, narratives, volume
 from alerts.context import Context
 from alerts.model import Finding, Recorded
 from alerts.windows import steps_between
 from settings import Settings
-from storage import alert_scan, alert_store, service_links
+from storage import alert_stores
+from storage.alert_stores import AlertWriter
 from storage.db import Database, utcnow
 
 log = logging.getLogger(__name__)
@@ -47,24 +46,30 @@ class PassResult:
 def run_pass(db: Database, s: Settings, now: datetime, wall: Callable[[], datetime] = utcnow,
              detectors: Sequence[Detector] = DETECTORS) -> PassResult:
     """Evaluate the steps in (last pass, now] and store what they found."""
-    con = db.reader()
-    steps, skipped = steps_between(alert_store.detect_cursor(con), now, s.alerts.step_minutes,
-                                   s.alerts.max_steps_per_pass)
-    if skipped:
-        log.warning("detection: %d steps older than %s skipped after a pause", skipped, steps[0])
-    if not steps:
-        return PassResult(0, 0)
-    ctx = Context(con, tuple(steps), s.alerts, s.zone, alert_scan.first_post_at(con))
-    findings = sorted((f for detect in detectors for f in detect(ctx)), key=lambda f: f.seen_at)
-    return db.write(lambda w: _store(w, s, findings, steps[-1], wall(), len(steps), skipped))
+    with alert_stores.reading(db) as reader:
+        steps, skipped = steps_between(reader.detect_cursor(), now, s.alerts.step_minutes,
+                                       s.alerts.max_steps_per_pass)
+        if skipped:
+            log.warning("detection: %d steps older than %s skipped after a pause", skipped, steps[0])
+        if not steps:
+            return PassResult(0, 0)
+        ctx = Context(reader, tuple(steps), s.alerts, s.zone, reader.first_post_at())
+        findings = sorted((f for detect in detectors for f in detect(ctx)), key=lambda f: f.seen_at)
+    return alert_stores.write(db, lambda w: _store(w, s, findings, steps[-1], wall(), len(steps), skipped))
 
 
-def _store(con: duckdb.DuckDBPyConnection, s: Settings, findings: list[Finding], last: datetime, now: datetime,
-           steps: int, skipped: int) -> PassResult:
+def _store(w: AlertWriter, s: Settings, findings: list[Finding], last: datetime, now: datetime, steps: int,
+           skipped: int) -> PassResult:
+    result = store_findings(w, s, findings, now)
+    w.set_detect_cursor(last, now)
+    return replace(result, steps=steps, skipped=skipped)
+
+
+def store_findings(w: AlertWriter, s: Settings, findings: list[Finding], now: datetime) -> PassResult:
+    """Findings into alerts, alerts into incidents, 311 requests linked, the incidents' messages queued."""
     cooldown = timedelta(minutes=s.alerts.cooldown_minutes)
-    recorded = [alert_store.record(con, f, cooldown, now) for f in findings]
-    notices = incidents.place(con, recorded, s, now)
-    service_links.after_pass(con, s, now)  # 311 requests that agree with an open incident
-    deliveries = incident_notify.enqueue(con, notices, s, now)
-    alert_store.set_detect_cursor(con, last, now)
-    return PassResult(steps, skipped, recorded, deliveries, notices)
+    recorded = [w.record(f, cooldown, now) for f in findings]
+    notices = incidents.place(w, recorded, s, now)
+    w.link_requests(s, now)  # 311 requests that agree with an open incident
+    deliveries = incident_notify.enqueue(w, notices, s, now)
+    return PassResult(1, 0, recorded, deliveries, notices)

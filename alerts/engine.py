@@ -18,9 +18,8 @@ from alerts import digest, incident_escalate, notify
 from alerts.detect import run_pass
 from alerts.windows import steps_between
 from settings import Settings
-from storage import alert_store
+from storage import alert_stores
 from storage.db import Database, utcnow
-from storage.queries import QUERIES
 
 log = logging.getLogger(__name__)
 Job = tuple[str, Callable[[], Any], float]
@@ -55,7 +54,7 @@ def _recorded(db: Database, job: str, fn: Callable[[], dict[str, Any]], items: s
 
 def detect_job(db: Database, s: Settings, clock: Callable[[], datetime]) -> dict[str, Any] | None:
     now = clock() - timedelta(minutes=s.alerts.settle_minutes)  # let late-arriving posts of a window land first
-    steps, _ = steps_between(alert_store.detect_cursor(db.reader()), now, s.alerts.step_minutes, 1)
+    steps, _ = steps_between(alert_stores.read(db, lambda r: r.detect_cursor()), now, s.alerts.step_minutes, 1)
     if not steps:
         return None  # no new step since the last pass: nothing to record
     return _recorded(db, "detect", lambda: run_pass(db, s, now).counts(), "raised")
@@ -69,7 +68,7 @@ def incidents_job(db: Database, s: Settings) -> dict[str, Any] | None:
 
 
 def notify_job(db: Database, s: Settings) -> dict[str, Any] | None:
-    if not alert_store.due_deliveries(db.reader(), utcnow(), 1):
+    if not alert_stores.read(db, lambda r: r.due_deliveries(utcnow(), 1)):
         return None
     return _recorded(db, "notify", lambda: asdict(notify.send_due(db, s)), "sent")
 
@@ -77,7 +76,7 @@ def notify_job(db: Database, s: Settings) -> dict[str, Any] | None:
 def digest_job(db: Database, s: Settings, clock: Callable[[], datetime]) -> dict[str, Any] | None:
     """At the digest time (engine clock, local), the day's digest goes to the outbox once."""
     day = digest.latest_day(s, clock())
-    if not s.digest.recipients or alert_store.has_delivery(db.reader(), f"digest:{day}"):
+    if not s.digest.recipients or alert_stores.read(db, lambda r: r.has_delivery(f"digest:{day}")):
         return None
     return _recorded(db, "digest", lambda: enqueue_digest(db, s, day), "queued")
 
@@ -85,16 +84,15 @@ def digest_job(db: Database, s: Settings, clock: Callable[[], datetime]) -> dict
 def enqueue_digest(db: Database, s: Settings, day: date) -> dict[str, Any]:
     built = digest.build(database_queries(db), s, day)
     message = built.message(s.smtp.sender, s.digest.recipients).as_string()
-    added = db.write(lambda con: alert_store.enqueue(con, f"digest:{day}:email", None, "email", "digest", message,
-                                                     utcnow()))
+    added = alert_stores.write(db, lambda w: w.enqueue(f"digest:{day}:email", None, "email", "digest", message,
+                                                       utcnow()))
     return {"day": str(day), "queued": int(added)}
 
 
 def database_queries(db: Database) -> digest.QueryFn:
     """Named queries run on this process's own database (the engine, or a CLI holding the file)."""
     def run(name: str, params: dict[str, Any]) -> Any:
-        query = QUERIES[name]
-        return db.reader().sql(query.sql, params=query.bind(name, params)).df()
+        return alert_stores.read(db, lambda r: r.named(name, params))
 
     return run
 
@@ -102,7 +100,7 @@ def database_queries(db: Database) -> digest.QueryFn:
 def last_engine_clock(db: Database, wall: datetime) -> datetime:
     """'Now' for a stopped engine's file: its clock at the last detection pass when that is later than the wall
     clock (a demo's simulated clock runs ahead), else the wall clock."""
-    last = alert_store.detect_cursor(db.reader())
+    last = alert_stores.read(db, lambda r: r.detect_cursor())
     return max(wall, last) if last is not None else wall
 
 

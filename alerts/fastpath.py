@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts import claims, incident_notify, incidents, volume
+from alerts import claims, volume
 from alerts.context import Context
-from alerts.detect import Detector, PassResult
+from alerts.detect import Detector, PassResult, store_findings
 from alerts.model import Finding
 from alerts.windows import floor_to
 from settings import Settings
-from storage import alert_fast, alert_scan, alert_store, service_links
+from storage import alert_stores
+from storage.alert_stores import AlertReader
 from storage.db import Database, utcnow
 
 log = logging.getLogger(__name__)
@@ -59,12 +60,12 @@ def longest_window(s: Settings) -> timedelta:
     return timedelta(minutes=max(a.volume.window_minutes, a.sentiment.window_minutes, a.claims.window_minutes))
 
 
-def affected(db: Database, rows: LabelRows, since: datetime, topic_min_score: float) -> Affected:
+def affected(reader: AlertReader, rows: LabelRows, since: datetime, topic_min_score: float) -> Affected:
     recent = [r for r in rows if r["created_at"] >= since]
     topics = {t["name"] for r in recent for t in r["topics"] or () if t["score"] >= topic_min_score}
     claim_ids = {str(r["matched_claim_id"]) for r in recent if r.get("matched_claim_id")}
     keys = [(str(r["platform"]), str(r["post_id"])) for r in recent]
-    return Affected(frozenset(alert_fast.batch_watches(db.reader(), keys, since)), frozenset(topics),
+    return Affected(frozenset(reader.batch_watches(keys, since)), frozenset(topics),
                     frozenset(claim_ids))
 
 
@@ -74,22 +75,14 @@ def evaluate(db: Database, s: Settings, now: datetime, rows: LabelRows,
     since = now - longest_window(s)
     if not any(r["created_at"] >= since for r in rows):
         return None  # a relabelled old post changes no current window
-    hit = affected(db, rows, since, s.alerts.topic_min_score)
-    con = db.reader()
     rules = s.alerts.model_copy(update={"step_minutes": 1})  # one-minute buckets: the window ends on any minute
-    ctx = Context(con, (window_end(now),), rules, s.zone, alert_scan.first_post_at(con))
-    findings = [f for detect in FAST_DETECTORS for f in detect(ctx) if hit.covers(f)]
+    with alert_stores.reading(db) as reader:
+        hit = affected(reader, rows, since, s.alerts.topic_min_score)
+        ctx = Context(reader, (window_end(now),), rules, s.zone, reader.first_post_at())
+        findings = [f for detect in FAST_DETECTORS for f in detect(ctx) if hit.covers(f)]
     if not findings:
         return PassResult(1, 0)
-    return db.write(lambda w: _store(w, s, findings, wall()))
-
-
-def _store(con: Any, s: Settings, findings: list[Finding], now: datetime) -> PassResult:
-    cooldown = timedelta(minutes=s.alerts.cooldown_minutes)
-    recorded = [alert_store.record(con, f, cooldown, now) for f in findings]
-    notices = incidents.place(con, recorded, s, now)
-    service_links.after_pass(con, s, now)  # 311 requests that agree with an open incident
-    return PassResult(1, 0, recorded, incident_notify.enqueue(con, notices, s, now), notices)
+    return alert_stores.write(db, lambda w: store_findings(w, s, findings, wall()))
 
 
 def label_hook(db: Database, s: Settings, clock: Callable[[], datetime]) -> Callable[[LabelRows], None] | None:

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import duckdb
-
 from alerts import incident_notify
 from alerts.incident_targets import Due, missing, overdue
 from alerts.model import Finding
 from settings import Settings
-from storage import incident_store
+from storage import alert_stores
+from storage.alert_stores import AlertWriter
 from storage.db import Database, utcnow
 
 
@@ -46,48 +45,48 @@ def steps(rows: Sequence[dict[str, Any]], s: Settings, now: datetime) -> list[St
 
 
 def pending(db: Database, s: Settings, wall: Callable[[], datetime] = utcnow) -> list[Step]:
-    return steps(incident_store.open_for_targets(db.reader()), s, wall())
+    return steps(alert_stores.read(db, lambda r: r.open_incidents_for_targets()), s, wall())
 
 
 def check(db: Database, s: Settings, wall: Callable[[], datetime] = utcnow) -> dict[str, int]:
     """Take every step due now, in one transaction; returns counts for the run record."""
     now = wall()
-    todo = steps(incident_store.open_for_targets(db.reader()), s, now)
+    todo = steps(alert_stores.read(db, lambda r: r.open_incidents_for_targets()), s, now)
     if not todo:
         return {"reminded": 0, "escalated": 0, "queued": 0}
-    queued = db.write(lambda con: sum(take(con, step, s, now) for step in todo))
+    queued = alert_stores.write(db, lambda w: sum(take(w, step, s, now) for step in todo))
     levels = [step.level for step in todo]
     return {"reminded": levels.count("reminded"), "escalated": levels.count("overdue"), "queued": queued}
 
 
-def take(con: duckdb.DuckDBPyConnection, step: Step, s: Settings, now: datetime) -> int:
-    info = incident_store.summary(con, step.incident_id)
+def take(w: AlertWriter, step: Step, s: Settings, now: datetime) -> int:
+    info = w.incidents.summary(step.incident_id)
     words = step.due.words(info["severity"])
     finding = Finding("incident", f"incident:{step.incident_id}", info["severity"], info["last_seen_at"],
                       info["headline"], f"Incident #{step.incident_id}, opened {_ago(info['opened_at'], now)} ago, "
                                         f"was {words}.")
     m = incident_notify.message(step.level, info, int(info["headline_alert_id"] or 0), finding, [], s,
-                                incident_store.count_notice(con, step.incident_id))
-    queued, told = _send(con, m, step, info, s, now)
+                                w.incidents.count_notice(step.incident_id))
+    queued, told = _send(w, m, step, info, s, now)
     if step.level == "overdue":
-        incident_store.escalated(con, step.incident_id, now)
-    incident_store.event(con, step.incident_id, now, "engine", step.level,
+        w.incidents.escalated(step.incident_id, now)
+    w.incidents.event(step.incident_id, now, "engine", step.level,
                          note=f"{words}: {'reminder' if step.level == 'reminded' else 'escalation'} to {told}",
                          details={"target": step.due.target, "minutes": step.due.minutes, "to": told})
     return queued
 
 
-def _send(con: duckdb.DuckDBPyConnection, m: incident_notify.IncidentMessage, step: Step, info: dict[str, Any],
+def _send(w: AlertWriter, m: incident_notify.IncidentMessage, step: Step, info: dict[str, Any],
           s: Settings, now: datetime) -> tuple[int, str]:
     """Queue the step's messages; returns how many and who in words."""
     if step.level == "reminded" and info["assignee_email"]:
-        sent = incident_notify.to_addresses(con, m, [info["assignee_email"]], f"assignee {info['assignee']}", s, now)
+        sent = incident_notify.to_addresses(w, m, [info["assignee_email"]], f"assignee {info['assignee']}", s, now)
         return sent, f"the assignee {info['assignee']}"
     if step.level == "reminded":
-        return incident_notify.to_rules(con, m, s, now), "the usual channels" + (
+        return incident_notify.to_rules(w, m, s, now), "the usual channels" + (
             f" (the assignee {info['assignee']} has no email)" if info["assignee"] else "")
     rules = [r for r in s.alerts.emails if r.escalate_to and incident_notify.selects(r, info)]
-    sent = sum(incident_notify.to_addresses(con, m, r.escalate_to, f"{r.name} escalation", s, now) for r in rules)
+    sent = sum(incident_notify.to_addresses(w, m, r.escalate_to, f"{r.name} escalation", s, now) for r in rules)
     contacts = sorted({a for r in rules for a in r.escalate_to})
     return sent, ", ".join(contacts) if contacts else "nobody (no email rule selecting it has escalate_to)"
 

@@ -15,15 +15,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
 from alerts import explain as ex
 from alerts.incidents import Notice
 from alerts.model import Finding, severity_rank
 from alerts.payloads import WEBHOOK_FORMATS, AlertMessage
 from alerts.payloads import email as alert_email
 from settings import EmailRuleSettings, Settings, WebhookSettings
-from storage import incident_store
+from storage.alert_stores import AlertWriter
 
 WORDS = {"opened": "New incident", "escalated": "Incident escalated", "reminded": "Reminder",
          "overdue": "Overdue incident"}
@@ -82,13 +80,13 @@ def selects(rule: WebhookSettings | EmailRuleSettings, info: dict[str, Any]) -> 
     return severity_rank(info["severity"]) >= severity_rank(rule.min_severity) and kinds and wanted
 
 
-def enqueue(con: duckdb.DuckDBPyConnection, notices: Sequence[Notice], s: Settings, now: datetime) -> int:
+def enqueue(w: AlertWriter, notices: Sequence[Notice], s: Settings, now: datetime) -> int:
     """Outbox rows for every notice and every rule that selects its incident; returns how many were added."""
     added = 0
     for n in notices:
-        info = incident_store.summary(con, n.incident_id)
-        number = incident_store.count_notice(con, n.incident_id)
-        added += to_rules(con, message(n.event, info, n.alert_id, n.finding, n.reasons, s, number), s, now)
+        info = w.incidents.summary(n.incident_id)
+        number = w.incidents.count_notice(n.incident_id)
+        added += to_rules(w, message(n.event, info, n.alert_id, n.finding, n.reasons, s, number), s, now)
     return added
 
 
@@ -100,20 +98,20 @@ def message(event: str, info: dict[str, Any], alert_id: int, f: Finding, reasons
     return IncidentMessage(alert_id, event, said, s.zone, s.alerts.dashboard_url, incident=info, number=number)
 
 
-def to_rules(con: duckdb.DuckDBPyConnection, m: IncidentMessage, s: Settings, now: datetime) -> int:
+def to_rules(w: AlertWriter, m: IncidentMessage, s: Settings, now: datetime) -> int:
     """The message to every rule's usual channel that selects the incident."""
     added, base = 0, f"incident:{m.incident_id}:{m.number}:{m.event}"
     for hook in (h for h in s.alerts.webhooks if selects(h, m.info)):
         body = json.dumps(WEBHOOK_FORMATS[hook.format](m), ensure_ascii=False)
-        added += incident_store.enqueue(con, f"{base}:webhook:{hook.name}", m.incident_id, m.alert_id, "webhook",
+        added += w.incidents.enqueue(f"{base}:webhook:{hook.name}", m.incident_id, m.alert_id, "webhook",
                                         hook.name, body, now)
     for rule in (e for e in s.alerts.emails if selects(e, m.info)):
-        added += to_addresses(con, m, rule.to, rule.name, s, now)
+        added += to_addresses(w, m, rule.to, rule.name, s, now)
     return added
 
 
-def to_addresses(con: duckdb.DuckDBPyConnection, m: IncidentMessage, to: Sequence[str], name: str, s: Settings,
+def to_addresses(w: AlertWriter, m: IncidentMessage, to: Sequence[str], name: str, s: Settings,
                  now: datetime) -> int:
     text = alert_email(m, s.smtp.sender, tuple(to)).as_string()
     key = f"incident:{m.incident_id}:{m.number}:{m.event}:email:{name}"
-    return int(incident_store.enqueue(con, key, m.incident_id, m.alert_id, "email", name, text, now))
+    return int(w.incidents.enqueue(key, m.incident_id, m.alert_id, "email", name, text, now))

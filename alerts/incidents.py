@@ -15,13 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import duckdb
-
 from alerts.incident_rules import Decision, Limits, Member, Signal, decide, main_watches, shingles
 from alerts.model import Finding, Recorded, severity_rank
 from settings import Settings
-from storage import incident_store
-from storage.incident_store import KEY_SEPARATOR
+from storage.alert_stores import AlertWriter
+from storage.incident_writer import KEY_SEPARATOR, OPEN
 
 
 @dataclass(frozen=True)
@@ -35,80 +33,80 @@ class Notice:
     reasons: tuple[str, ...] = ()
 
 
-def place(con: duckdb.DuckDBPyConnection, recorded: Sequence[Recorded], s: Settings, now: datetime) -> list[Notice]:
+def place(w: AlertWriter, recorded: Sequence[Recorded], s: Settings, now: datetime) -> list[Notice]:
     """Put each new alert in an incident and pass later signals on to theirs; at most one notice per incident."""
     limits = Limits(timedelta(minutes=s.incidents.window_minutes), s.alerts.narrative.text_similarity)
     notices: list[Notice] = []
     for r in recorded:
         if r.event == "suppressed":
             continue
-        member = incident_store.membership(con, r.alert_id)
+        member = w.incidents.membership(r.alert_id)
         if member is None:
-            notices += _place_new(con, r, s, limits, now)
+            notices += _place_new(w, r, s, limits, now)
         else:
-            notices += _signal(con, member[0], r, member[1], s, now)
+            notices += _signal(w, member[0], r, member[1], s, now)
     return _one_per_incident(notices)
 
 
-def _place_new(con: duckdb.DuckDBPyConnection, r: Recorded, s: Settings, limits: Limits, now: datetime) -> list[Notice]:
+def _place_new(w: AlertWriter, r: Recorded, s: Settings, limits: Limits, now: datetime) -> list[Notice]:
     f = r.finding
-    signal = _signal_of(r.alert_id, f, main_watches(f, _watch_lists(con, f, s, limits)))
+    signal = _signal_of(r.alert_id, f, main_watches(f, _watch_lists(w, f, s, limits)))
     since = f.seen_at - timedelta(hours=s.incidents.link_hours)
-    decision = decide(signal, [_member(row) for row in incident_store.open_members(con, since)], limits)
+    decision = decide(signal, [_member(row) for row in w.incidents.open_members(since)], limits)
     keys = {"watches": sorted(signal.watches), "shingles": [sorted(x) for x in signal.shingles],
             "baseline_posts": posts_of(f)}
     if decision is None:
-        return [_open(con, r, keys, now)]
-    return _join(con, r, decision, keys, now)
+        return [_open(w, r, keys, now)]
+    return _join(w, r, decision, keys, now)
 
 
-def _watch_lists(con: duckdb.DuckDBPyConnection, f: Finding, s: Settings, limits: Limits) -> list[list[str]]:
+def _watch_lists(w: AlertWriter, f: Finding, s: Settings, limits: Limits) -> list[list[str]]:
     """The watches of the posts that show what an alert is about: for a topic's alert, every post on the topic in
     its window (its few evidence posts may be replies on no watch); otherwise its evidence posts."""
     if f.topic and not f.watch:
-        found = incident_store.topic_watches(con, f.topic, f.seen_at - limits.window, f.seen_at,
+        found = w.incidents.topic_watches(f.topic, f.seen_at - limits.window, f.seen_at,
                                              s.alerts.topic_min_score)
         if found:
             return found
-    return incident_store.evidence_watches(con, f)
+    return w.incidents.evidence_watches(f)
 
 
-def _open(con: duckdb.DuckDBPyConnection, r: Recorded, keys: dict[str, Any], now: datetime) -> Notice:
+def _open(w: AlertWriter, r: Recorded, keys: dict[str, Any], now: datetime) -> Notice:
     f = r.finding
-    incident_id = incident_store.open_incident(con, r.alert_id, f, first_post(f), now)
-    incident_store.add_member(con, incident_id, r.alert_id, "opened", "the first alert of this situation",
+    incident_id = w.incidents.open_incident(r.alert_id, f, first_post(f), now)
+    w.incidents.add_member(incident_id, r.alert_id, "opened", "the first alert of this situation",
                               "detector", now, keys)
-    incident_store.event(con, incident_id, now, "detector", "opened", r.alert_id, f.title,
+    w.incidents.event(incident_id, now, "detector", "opened", r.alert_id, f.title,
                          {"kind": f.kind, **_numbers(f)}, f.seen_at)
     return Notice(incident_id, "opened", r.alert_id, f)
 
 
-def _join(con: duckdb.DuckDBPyConnection, r: Recorded, d: Decision, keys: dict[str, Any],
+def _join(w: AlertWriter, r: Recorded, d: Decision, keys: dict[str, Any],
           now: datetime) -> list[Notice]:
     f = r.finding
-    incident_store.add_member(con, d.incident_id, r.alert_id, d.reason, d.detail, "detector", now, keys)
-    incident_store.set_baseline(con, d.incident_id, keys["baseline_posts"], at_least=True)
-    incident_store.event(con, d.incident_id, now, "detector", "joined", r.alert_id,
+    w.incidents.add_member(d.incident_id, r.alert_id, d.reason, d.detail, "detector", now, keys)
+    w.incidents.set_baseline(d.incident_id, keys["baseline_posts"], at_least=True)
+    w.incidents.event(d.incident_id, now, "detector", "joined", r.alert_id,
                          f"alert #{r.alert_id} ({f.title}) {d.detail}", {"reason": d.reason, "kind": f.kind,
                                                                         **_numbers(f)}, f.seen_at)
-    _, before, after = incident_store.take_signal(con, d.incident_id, r.alert_id, f, first_post(f), now)
-    return _escalate(con, d.incident_id, r, _severity_rise(before, after, f), now)
+    _, before, after = w.incidents.take_signal(d.incident_id, r.alert_id, f, first_post(f), now)
+    return _escalate(w, d.incident_id, r, _severity_rise(before, after, f), now)
 
 
-def _signal(con: duckdb.DuckDBPyConnection, incident_id: int, r: Recorded, baseline: int, s: Settings,
+def _signal(w: AlertWriter, incident_id: int, r: Recorded, baseline: int, s: Settings,
             now: datetime) -> list[Notice]:
     """A later sighting of an alert already in an incident (closed incidents take no signals)."""
     f = r.finding
-    incident_store.refresh_keys(con, r.alert_id, [sorted(x) for x in shingles([e.text for e in f.evidence])])
-    status, before, after = incident_store.take_signal(con, incident_id, r.alert_id, f, first_post(f), now)
-    if status not in incident_store.OPEN:
+    w.incidents.refresh_keys(r.alert_id, [sorted(x) for x in shingles([e.text for e in f.evidence])])
+    status, before, after = w.incidents.take_signal(incident_id, r.alert_id, f, first_post(f), now)
+    if status not in OPEN:
         return []
     reasons = _severity_rise(before, after, f)
     posts = posts_of(f)
     if baseline > 0 and posts >= s.incidents.volume_factor * baseline:
         reasons.append(f"posts rose from {baseline} to {posts} ({f.kind.replace('_', ' ')}, alert #{r.alert_id})")
-        incident_store.set_baseline(con, incident_id, posts)
-    return _escalate(con, incident_id, r, reasons, now)
+        w.incidents.set_baseline(incident_id, posts)
+    return _escalate(w, incident_id, r, reasons, now)
 
 
 def _severity_rise(before: str, after: str, f: Finding) -> list[str]:
@@ -117,12 +115,12 @@ def _severity_rise(before: str, after: str, f: Finding) -> list[str]:
     return []
 
 
-def _escalate(con: duckdb.DuckDBPyConnection, incident_id: int, r: Recorded, reasons: list[str],
+def _escalate(w: AlertWriter, incident_id: int, r: Recorded, reasons: list[str],
               now: datetime) -> list[Notice]:
     if not reasons:
         return []
-    incident_store.escalated(con, incident_id, now)
-    incident_store.event(con, incident_id, now, "detector", "escalated", r.alert_id, "; ".join(reasons),
+    w.incidents.escalated(incident_id, now)
+    w.incidents.event(incident_id, now, "detector", "escalated", r.alert_id, "; ".join(reasons),
                          {"reasons": reasons, **_numbers(r.finding)}, r.finding.seen_at)
     return [Notice(incident_id, "escalated", r.alert_id, r.finding, tuple(reasons))]
 

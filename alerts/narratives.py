@@ -22,7 +22,6 @@ from alerts.context import Context, evidence_from
 from alerts.model import Finding
 from alerts.similarity import group
 from alerts.text import pairs, tokens, top_phrase
-from storage import alert_scan, alert_store
 
 SAME_NARRATIVE = 0.2  # signature Jaccard above which a group continues a known narrative
 
@@ -34,9 +33,9 @@ def detect(ctx: Context) -> list[Finding]:
     window = timedelta(minutes=rule.window_minutes)
     span = ctx.steps[-1] - ctx.steps[0] + 2 * window
     limit = rule.max_posts * math.ceil(span / (2 * window))
-    posts = _frame(alert_scan.recent_posts(ctx.con, ctx.steps[0] - 2 * window, ctx.steps[-1], limit))
+    posts = _frame(ctx.reader.recent_posts(ctx.steps[0] - 2 * window, ctx.steps[-1], limit))
     since = ctx.steps[0] - timedelta(minutes=ctx.settings.cooldown_minutes) - window
-    known = alert_store.narrative_signatures(ctx.con, since)
+    known = ctx.reader.narrative_signatures(since)
     found: list[Finding] = []
     for end in ctx.steps:
         current = posts[(posts["created_at"] >= end - 2 * window) & (posts["created_at"] < end)].tail(rule.max_posts)

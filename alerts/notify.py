@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from settings import SecretRef, Settings, SettingsError, SmtpSettings, WebhookSettings, redact
-from storage import alert_store
+from storage import alert_stores
 from storage.db import Database, utcnow
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ class SendResult:
 def send_due(db: Database, s: Settings, wall: Callable[[], datetime] = utcnow, limit: int = 100) -> SendResult:
     """Send every due delivery once; each outcome is committed on its own."""
     sent = failed = 0
-    for row in alert_store.due_deliveries(db.reader(), wall(), limit):
+    for row in alert_stores.read(db, lambda r: r.due_deliveries(wall(), limit)):
         delivery_id, attempt = int(row["delivery_id"]), int(row["attempts"]) + 1
         try:
             deliver(row, s)
@@ -58,17 +57,11 @@ def send_due(db: Database, s: Settings, wall: Callable[[], datetime] = utcnow, l
 
 
 def _record_failure(db: Database, delivery_id: int, error: str, retry_at: datetime | None) -> None:
-    def run(con: duckdb.DuckDBPyConnection) -> None:
-        alert_store.mark_failed(con, delivery_id, redact(error), retry_at)
-
-    db.write(run)
+    alert_stores.write(db, lambda w: w.mark_failed(delivery_id, redact(error), retry_at))
 
 
 def _record_success(db: Database, delivery_id: int, now: datetime) -> None:
-    def run(con: duckdb.DuckDBPyConnection) -> None:
-        alert_store.mark_sent(con, delivery_id, now)
-
-    db.write(run)
+    alert_stores.write(db, lambda w: w.mark_sent(delivery_id, now))
 
 
 def _retry_at(s: Settings, attempts: int, now: datetime) -> datetime | None:

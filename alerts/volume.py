@@ -18,7 +18,6 @@ from alerts.context import Context, evidence_from
 from alerts.model import Finding
 from alerts.text import top_phrase
 from alerts.windows import Baseline, BucketSums, merge_ranges, seasonal, typical
-from storage import alert_scan
 
 PHRASE_POSTS = 400
 
@@ -33,7 +32,7 @@ def detect(ctx: Context) -> list[Finding]:
     if sent.enabled:
         ranges += [(e - ws - timedelta(hours=sent.baseline_hours), e) for e in ctx.steps]
     merged = merge_ranges(ranges)
-    frame = alert_scan.series_counts(ctx.con, merged, ctx.bucket_minutes, ctx.settings.topic_min_score)
+    frame = ctx.reader.series_counts(merged, ctx.bucket_minutes, ctx.settings.topic_min_score)
     sums = BucketSums(frame, ["dim", "key"], ["posts", "labelled", "negative"], merged[0][0], merged[-1][1],
                       ctx.bucket_minutes)
     found: list[Finding] = []
@@ -67,7 +66,7 @@ def _volume_finding(ctx: Context, sums: BucketSums, end: datetime, baseline: Bas
                     expected: float, ratio: float) -> Finding:
     rule, (dim, key) = ctx.settings.volume, sums.series[i]
     window = timedelta(minutes=rule.window_minutes)
-    posts = alert_scan.series_posts(ctx.con, dim, key, end - window, end, ctx.settings.topic_min_score, PHRASE_POSTS)
+    posts = ctx.reader.series_posts(dim, key, end - window, end, ctx.settings.topic_min_score, PHRASE_POSTS)
     labelled, negative = sums.total("labelled", end - window, end)[i], sums.total("negative", end - window, end)[i]
     phrase = top_phrase(posts["text"])
     text = (f"{ex.number(now)} posts{'' if dim == 'all' else ' on ' + ex.subject(dim, key)} in the "
@@ -125,7 +124,7 @@ def _sentiment_finding(ctx: Context, sums: BucketSums, end: datetime, i: int, la
                        base_lab: float) -> Finding:
     rule, (dim, key) = ctx.settings.sentiment, sums.series[i]
     window = timedelta(minutes=rule.window_minutes)
-    posts = alert_scan.series_posts(ctx.con, dim, key, end - window, end, ctx.settings.topic_min_score, PHRASE_POSTS,
+    posts = ctx.reader.series_posts(dim, key, end - window, end, ctx.settings.topic_min_score, PHRASE_POSTS,
                                     negative_only=True)
     phrase, share = top_phrase(posts["text"]), neg / lab
     total = sums.total("posts", end - window, end)[i]

@@ -76,7 +76,7 @@ def seed_alerts(db: Database) -> None:
     import settings
     from alerts import incidents
     from alerts.model import Evidence, Finding
-    from storage import alert_store
+    from storage import alert_stores
     from storage.db import utcnow
 
     spike = Finding("volume_spike", "volume_spike:watch:vaccines", "high", NOW - timedelta(minutes=30),
@@ -93,7 +93,7 @@ def seed_alerts(db: Database) -> None:
         recorded = [alert_store.record(con, f, timedelta(hours=1), utcnow()) for f in (spike, story)]
         incidents.place(con, recorded, settings.Settings(), utcnow())
 
-    db.write(record)
+    alert_stores.write(db, record)
 
 
 @pytest.fixture(name="dash")

@@ -9,7 +9,7 @@ import settings
 from alerts import incident_notify, incidents
 from alerts.model import Evidence, Finding
 from collectors.base import Batch, Post
-from storage import alert_store
+from storage import alert_stores
 from storage.db import Database
 from storage.queries import QUERIES
 
@@ -46,13 +46,13 @@ def finding(kind: str, key: str, shown: list[Post], at: datetime = T, severity: 
 
 def place(db: Database, s: settings.Settings, *found: Finding, now: datetime = T) -> list[incidents.Notice]:
     """Store findings as alerts and place them in incidents (what a detection pass does), with their messages."""
-    def run(con):
-        recorded = [alert_store.record(con, f, COOLDOWN, now) for f in found]
-        notices = incidents.place(con, recorded, s, now)
-        incident_notify.enqueue(con, notices, s, now)
+    def run(w):
+        recorded = [w.record(f, COOLDOWN, now) for f in found]
+        notices = incidents.place(w, recorded, s, now)
+        incident_notify.enqueue(w, notices, s, now)
         return notices
 
-    return db.write(run)
+    return alert_stores.write(db, run)
 
 
 def query(db: Database, name: str, **params: object):

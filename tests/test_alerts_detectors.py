@@ -14,7 +14,7 @@ from alerts.detect import run_pass
 from alerts.model import Finding
 from alerts.windows import shift_local, steps_between
 from collectors.base import Batch, Claim, Post
-from storage import alert_scan, alert_store
+from storage import alert_store, alert_stores
 from storage.db import Database
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -38,8 +38,8 @@ def spread(prefix: str, start: datetime, count: int, minutes: float, text: str =
 
 
 def detect(db: Database, detector, s: settings.Settings, *steps: datetime) -> list[Finding]:
-    con = db.reader()
-    return detector(Context(con, steps or (END,), s.alerts, s.zone, alert_scan.first_post_at(con)))
+    with alert_stores.reading(db) as reader:
+        return detector(Context(reader, steps or (END,), s.alerts, s.zone, reader.first_post_at()))
 
 
 def label(db: Database, posts: list[Post], negative: set[int] = frozenset(), topic: str | None = None,

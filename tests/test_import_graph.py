@@ -118,3 +118,33 @@ def test_no_import_cycle_among_the_top_level_packages():
     cycle = find_cycle(edges)
     where = {f"{a} -> {b}": edges[a][b] for a, b in itertools.pairwise(cycle)}
     assert not cycle, f"import cycle {' -> '.join(cycle)}: {where}"
+
+
+DATABASE_CALLS = ("reader", "write", "transaction", "new_cursor")  # a connection or transaction of its own
+
+
+def connection_uses(path: Path) -> list[str]:
+    """Where a module imports duckdb or calls `db.reader()`, `db.write(...)`, `db.transaction()`, `db.new_cursor()`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                 else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        if any(n.split(".")[0] == "duckdb" for n in names):
+            found.append(f"{path.name}:{node.lineno} imports duckdb")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in DATABASE_CALLS:
+            receiver = ast.unparse(node.func.value)
+            if receiver == "db" or receiver.endswith(".db") or receiver.endswith("database"):
+                found.append(f"{path.name}:{node.lineno} calls {receiver}.{node.func.attr}()")
+    return found
+
+
+def test_the_alerts_package_gets_typed_stores_never_a_connection():
+    found = [use for path in package_files("alerts") for use in connection_uses(path)]
+    assert package_files("alerts") and found == [], "use storage.alert_stores (reading / read / write) instead"
+
+
+def test_the_connection_check_sees_a_connection(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("import duckdb\ndef f(db):\n    return db.reader(), db.write(print), self.db.transaction()\n")
+    assert connection_uses(module) == ["m.py:1 imports duckdb", "m.py:3 calls db.reader()", "m.py:3 calls db.write()",
+                                       "m.py:3 calls self.db.transaction()"]
