@@ -89,9 +89,9 @@ def seed_alerts(db: Database) -> None:
                     metrics={"posts": 12, "accounts": 9, "growth": 4.2, "platforms": {"x": 8, "bluesky": 4},
                              "top_phrase": "salt water"},
                     evidence=(Evidence("bluesky", "140", NOW - timedelta(minutes=60), "post number 140"),))
-    def record(con):  # as a detection pass does: alerts, then their incident (the narrative's posts are on vaccines)
-        recorded = [alert_store.record(con, f, timedelta(hours=1), utcnow()) for f in (spike, story)]
-        incidents.place(con, recorded, settings.Settings(), utcnow())
+    def record(w):  # as a detection pass does: alerts, then their incident (the narrative's posts are on vaccines)
+        recorded = [w.record(f, timedelta(hours=1), utcnow()) for f in (spike, story)]
+        incidents.place(w, recorded, settings.Settings(), utcnow())
 
     alert_stores.write(db, record)
 
