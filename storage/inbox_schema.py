@@ -8,7 +8,9 @@ queue never scans `posts`; they are removed with their posts (retention, upstrea
 MIGRATION_SQL = """
 -- to_agency: replies, mentions and quotes addressed to the agency's accounts, and every e-mail, web form, SMS, 311
 -- request and Page comment or message; by_agency: the agency's own posts; public: everything else
-ALTER TABLE posts ADD COLUMN direction VARCHAR NOT NULL DEFAULT 'public';
+-- (two statements: DuckDB 1.5 cannot add a column with a constraint in one)
+ALTER TABLE posts ADD COLUMN direction VARCHAR DEFAULT 'public';
+ALTER TABLE posts ALTER COLUMN direction SET NOT NULL;
 UPDATE posts SET direction = 'to_agency'
 WHERE platform IN ('email', 'webform', 'sms', 'open311', 'facebook', 'instagram');
 -- one row per inbound post (direction to_agency): the copy the queue reads, and its workflow
