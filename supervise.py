@@ -29,13 +29,15 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 
+from core.errors import CivicRadarError
+
 PARENT_ENV = "CIVICRADAR_PARENT_PID"
 POLL_SECONDS = 0.25
 GRACE_SECONDS = 5.0
 PORT_WAIT_SECONDS = 10.0
 
 
-class PortBusy(Exception):
+class PortBusy(CivicRadarError):
     """A port the settings name is held by another process."""
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from core.errors import CivicRadarError
 from settings import SecretRef, Settings, SettingsError, SmtpSettings, WebhookSettings, redact
 from storage import alert_stores
 from storage.db import Database, utcnow
@@ -29,7 +30,7 @@ from storage.db import Database, utcnow
 log = logging.getLogger(__name__)
 
 
-class DeliveryError(Exception):
+class DeliveryError(CivicRadarError):
     """A message could not be delivered this time; the message says why."""
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.errors import CivicRadarError
 
-class ClassifierError(Exception):
+
+class ClassifierError(CivicRadarError):
     """Base of every error raised by ``classifiers``."""
 
 

@@ -30,6 +30,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from core.errors import CivicRadarError
 from core.records import BY_AGENCY as BY_AGENCY
 from core.records import DIRECTIONS as DIRECTIONS
 from core.records import INBOUND_PLATFORMS as INBOUND_PLATFORMS
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class CollectorError(Exception):
+class CollectorError(CivicRadarError):
     """A source failed; the message says what happened and what to do."""
 
 

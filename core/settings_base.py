@@ -11,8 +11,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.errors import CivicRadarError
 
-class SettingsError(Exception):
+
+class SettingsError(CivicRadarError):
     """The settings file is unusable; the message names the file, the key and what was expected."""
 
 

@@ -23,13 +23,14 @@ from pathlib import Path
 import bcrypt
 import yaml
 
+from core.errors import CivicRadarError
 from core.roles import CAN as CAN  # re-exported: pages and tests read roles here
 from core.roles import ROLES as ROLES
 
 HEADER = "# CivicRadar dashboard users: bcrypt password hashes. Edit with `civicradar users` or the Admin page.\n"
 
 
-class AuthError(Exception):
+class AuthError(CivicRadarError):
     """A user operation is not possible; the message says why."""
 
 

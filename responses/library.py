@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from core.errors import CivicRadarError
 from settings import Settings
 from storage import response_store
 from storage.db import Database, StorageError, utcnow
@@ -42,7 +43,7 @@ KEYS = {"id", "title", "status", "approved_by", "review_days", "review_by", "cla
         "messages"}
 
 
-class LibraryError(ValueError):
+class LibraryError(CivicRadarError, ValueError):
     """The library file cannot be read; the message names the file, the entry and what to fix."""
 
 

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from core.errors import CivicRadarError
 from settings import PostingSettings, Settings, SettingsError
 
 T = TypeVar("T")
 URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 
 
-class PostingError(Exception):
+class PostingError(CivicRadarError):
     """Nothing was posted; the message says why and what to do."""
 
 

@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from core.errors import CivicRadarError
+
 ARROW = "application/vnd.apache.arrow.stream"
 URL_ENV, TOKEN_ENV = "CIVICRADAR_SERVICE_URL", "CIVICRADAR_SERVICE_TOKEN"
 # An idle pooled connection is dropped here before the service closes it (storage.service.KEEP_ALIVE_SECONDS,
@@ -29,7 +31,7 @@ DROPPED: tuple[type[Exception], ...] = (*NOT_SENT, httpx.RemoteProtocolError, ht
 log = logging.getLogger(__name__)
 
 
-class ServiceError(Exception):
+class ServiceError(CivicRadarError):
     """The service refused or failed a request; the message is the service's own explanation."""
 
     def __init__(self, message: str, status: int | None = None) -> None:

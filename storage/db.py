@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.errors import CivicRadarError
 from core.pseudonyms import PREFIX
 from core.records import Batch, Claim, Post, scrub, to_json
 from settings import redact
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class StorageError(Exception):
+class StorageError(CivicRadarError):
     """The database cannot be used; the message says why and what to do."""
 
 

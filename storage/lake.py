@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.errors import CivicRadarError
 from settings import Settings
 
 ALIAS = "lake"
@@ -27,7 +28,7 @@ EXTENSION_VERSION = "v1.5.5"
 NO_AUTO = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
 
 
-class LakeError(Exception):
+class LakeError(CivicRadarError):
     """The lake cannot be used; the message says why and what to do."""
 
 

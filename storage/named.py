@@ -13,11 +13,12 @@ from typing import Any
 
 import duckdb
 
+from core.errors import CivicRadarError
 from core.times import parse_time
 from storage.db import naive_utc
 
 
-class QueryError(ValueError):
+class QueryError(CivicRadarError, ValueError):
     """Unknown query or bad parameter; the message says which and what is expected."""
 
 

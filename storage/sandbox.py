@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from core.errors import CivicRadarError
 from storage.db import Database
 
 
-class SqlRejected(ValueError):
+class SqlRejected(CivicRadarError, ValueError):
     """The statement is not allowed; the message says why."""
 
 
