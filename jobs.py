@@ -38,6 +38,9 @@ from storage import retention
 from storage.actions import ACTIONS
 from storage.client import TOKEN_ENV, URL_ENV, ServiceError, StorageClient
 from storage.db import Database, StorageError, naive_utc
+from storage.lake import LakeError
+from storage.lake import config_from as lake_config
+from storage.lake_maintenance import maintenance_jobs
 from storage.service import Service, create_app
 from supervise import PortBusy, start_child, wait_for_free_port
 
@@ -71,11 +74,19 @@ def service_token(s: Settings) -> str:
     return s.local_secret("service.token")
 
 
+def open_database(s: Settings) -> Database:
+    """The engine's storage: the DuckDB file, or the lake ([storage] kind = "ducklake")."""
+    try:
+        return Database(s.db_path, s.storage.memory_limit, lake=lake_config(s))
+    except LakeError as e:
+        raise StorageError(str(e)) from e
+
+
 class Engine:
     def __init__(self, s: Settings, db: Database | None = None) -> None:
         s = registry.typed(s)  # each source by its kind's settings model (settings.load keeps them as written)
         self.settings = s
-        self.db = db or Database(s.db_path, s.storage.memory_limit)
+        self.db = db or open_database(s)
         self.db.abandon_unfinished_runs()
         watches = tuple(Watch(**w.model_dump()) for w in s.watches)
         self.matcher = WatchMatcher(watches)
@@ -166,6 +177,7 @@ class Engine:
         found.append(("retention", self.retention, self.settings.retention.every_hours * 3600))
         found += alert_jobs(self.db, self.settings, lambda: self.clock()[0])
         found += library_jobs(self.db, self.settings)
+        found += maintenance_jobs(self.db, self.settings)  # the lake's (none for the DuckDB file)
         return found
 
     def retention(self) -> None:

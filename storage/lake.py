@@ -93,8 +93,9 @@ def connect(config: LakeConfig, memory_limit: str = "2GB", read_only: bool = Fal
         attach(con, config, read_only)
     except duckdb.Error as e:
         con.close()
-        raise LakeError(f"cannot attach the lake (catalog {redacted(config.catalog)}, data {config.data_path}): "
-                        f"{str(e).splitlines()[0]}. Is PostgreSQL running and the data path reachable?") from e
+        why = f"{str(e).splitlines()[0]}. Is PostgreSQL running and the data path reachable?"
+        raise LakeError(redacted(f"cannot attach the lake (catalog {config.catalog}, data {config.data_path}): "
+                                 + why)) from e
     con.execute(f"USE {ALIAS}")
     return con
 
@@ -125,7 +126,7 @@ def newest_snapshot(con: duckdb.DuckDBPyConnection, alias: str = ALIAS) -> Snaps
 
 
 def redacted(dsn: str) -> str:
-    return re.sub(r"password=\S+", "password=[redacted]", dsn)
+    return re.sub(r"password=[^\s\"']+", "password=[redacted]", dsn)
 
 
 def allowed_directories(config: LakeConfig) -> list[str]:

@@ -40,8 +40,8 @@ def maintain(con: duckdb.DuckDBPyConnection, keep: timedelta, delete_after: time
     done = {}
     for name, call in STEPS.items():
         sql = f"SELECT count(*) FROM {call.format(keep=_before(keep), delete=_before(delete_after))}"
-        row = con.execute(sql).fetchone()
-        done[name] = int(row[0]) if row else 0
+        rows = con.execute(sql).fetchall()  # consumed whole: an unfinished result's autocommit never commits
+        done[name] = int(rows[0][0]) if rows else 0
     return done
 
 
