@@ -42,6 +42,9 @@ test: install
 	@# the e-mail tips tests read a real IMAP server (Dovecot), started by the tests on a free port
 	command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd)
+	@# the DuckLake tests start a real PostgreSQL (Debian's server binaries, run as the postgres user under root)
+	test -x /usr/lib/postgresql/15/bin/initdb || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
