@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 # re-exported: the rest of the project imports these from here
 from core.settings_base import SecretRef as SecretRef
@@ -116,73 +116,7 @@ class LabelSettings(StrictModel):
 
 
 Severity = Literal["low", "medium", "high"]
-
-
-class VolumeRule(StrictModel):
-    """Posts per watch / topic in the last window against the same hour on past weeks (or days)."""
-
-    enabled: bool = True
-    window_minutes: int = Field(60, gt=0)
-    min_posts: int = Field(20, gt=0)
-    baseline_floor: float = Field(5.0, gt=0)
-    weeks: int = Field(4, ge=0)
-    min_weeks: int = Field(2, gt=0)
-    days: int = Field(7, gt=0)
-    min_z: float = Field(5.0, ge=0)
-    medium_ratio: float = Field(3.0, gt=1)
-    high_ratio: float = Field(5.0, gt=1)
-
-
-class SentimentRule(StrictModel):
-    """The negative share of a watch / topic in the last window against its share over the baseline hours."""
-
-    enabled: bool = True
-    window_minutes: int = Field(60, gt=0)
-    baseline_hours: int = Field(168, gt=0)
-    min_labelled: int = Field(20, gt=0)
-    min_z: float = Field(4.0, ge=0)
-    medium_rise: float = Field(0.20, gt=0, lt=1)
-    high_rise: float = Field(0.35, gt=0, lt=1)
-
-
-class NarrativeRule(StrictModel):
-    """Clusters of near-duplicate / semantically similar posts that grow faster than the overall volume."""
-
-    enabled: bool = True
-    window_minutes: int = Field(60, gt=0)
-    min_posts: int = Field(15, gt=0)
-    min_accounts: int = Field(8, gt=0)
-    min_growth: float = Field(3.0, gt=1)
-    high_posts: int = Field(45, gt=0)
-    text_similarity: float = Field(0.3, gt=0, le=1)
-    embedding_similarity: float = Field(0.85, gt=0, le=1)
-    max_posts: int = Field(20_000, gt=0)
-
-
-class ClaimRule(StrictModel):
-    """Posts matching a claim rated false, counted in the last window and growing."""
-
-    enabled: bool = True
-    window_minutes: int = Field(60, gt=0)
-    baseline_hours: int = Field(24, gt=0)
-    min_posts: int = Field(10, gt=0)
-    high_posts: int = Field(25, gt=0)
-    min_ratio: float = Field(3.0, gt=1)
-    min_match_score: float = Field(0.5, ge=0, le=1)
-    lexical_min_shared: int = Field(3, gt=0)
-    lexical_min_fraction: float = Field(0.5, gt=0, le=1)
-    false_ratings: tuple[str, ...] = ("false", "mostly false", "partly false", "misleading", "pants on fire",
-                                      "fake", "incorrect", "unproven")
-
-
-class CoordinationRule(StrictModel):
-    """Many distinct accounts posting the same text or link within a short window (evidence, not a verdict)."""
-
-    enabled: bool = True
-    window_minutes: int = Field(15, gt=0)
-    min_accounts: int = Field(8, gt=1)
-    high_accounts: int = Field(20, gt=1)
-    min_chars: int = Field(30, ge=0)
+CLAIM_MATCH_SCORE = 0.5  # [alerts.claims] min_match_score's default (alerts.detectors.claims.ClaimRule)
 
 
 class WebhookSettings(StrictModel):
@@ -233,13 +167,25 @@ class AlertSettings(StrictModel):
     retry_initial_seconds: float = Field(30.0, gt=0)
     retry_max_seconds: float = Field(900.0, gt=0)
     max_attempts: int = Field(50, gt=0)
-    volume: VolumeRule = VolumeRule()
-    sentiment: SentimentRule = SentimentRule()
-    narrative: NarrativeRule = NarrativeRule()
-    claims: ClaimRule = ClaimRule()
-    coordination: CoordinationRule = CoordinationRule()
     webhooks: tuple[WebhookSettings, ...] = ()
     emails: tuple[EmailRuleSettings, ...] = ()
+    rules: dict[str, dict[str, Any]] = Field(default_factory=dict)  # [alerts.<table>] of the detectors, as written
+
+    @model_validator(mode="before")
+    @classmethod
+    def _detector_tables(cls, data: Any) -> Any:
+        """[alerts.volume], [alerts.claims], ...: each detector's table kept as written; `alerts.registry` types them
+        by the detectors' own settings models where detection runs (settings does not import the detectors)."""
+        if not isinstance(data, dict):
+            return data
+        tables = {k: v for k, v in data.items() if k not in cls.model_fields and isinstance(v, dict)}
+        rest = {k: v for k, v in data.items() if k not in tables}
+        return {**rest, "rules": {**rest.get("rules", {}), **tables}} if tables else data
+
+    @property
+    def claim_match_score(self) -> float:
+        """[alerts.claims] min_match_score, for readers outside alerts (the claims detector's ClaimRule checks it)."""
+        return float(self.rules.get("claims", {}).get("min_match_score", CLAIM_MATCH_SCORE))
 
 
 class DigestSettings(StrictModel):

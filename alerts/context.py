@@ -5,15 +5,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from alerts import registry
 from alerts.model import Evidence
-from settings import AlertSettings
+from settings import AlertSettings, StrictModel
 from storage.alert_stores import AlertReader
 
 EVIDENCE_POSTS = 5
+M = TypeVar("M", bound=StrictModel)
 
 
 @dataclass(frozen=True)
@@ -24,13 +28,19 @@ class Context:
     zone: ZoneInfo
     data_start: datetime | None  # the oldest stored post: earlier baseline windows are missing, not quiet
 
+    @cached_property
+    def rules(self) -> registry.Rules:
+        return registry.Rules(self.settings)
+
+    def rule(self, model: type[M]) -> M:
+        """A detector's settings: `ctx.rule(VolumeRule)` is [alerts.volume], typed."""
+        return self.rules(model)
+
     @property
     def bucket_minutes(self) -> int:
-        """The coarsest bucket that every window and step is a whole number of."""
-        s = self.settings
-        windows = (s.volume.window_minutes, s.sentiment.window_minutes, s.claims.window_minutes,
-                   s.claims.window_minutes // 2 or 1, s.step_minutes, 60)
-        return math.gcd(*windows)
+        """The coarsest bucket that every registered detector's windows and the step are a whole number of."""
+        windows = [w for d in registry.detectors() for w in d.windows(self.rules)]
+        return math.gcd(*windows, self.settings.step_minutes, 60)
 
 
 def evidence_from(frame: pd.DataFrame, note: str | None = None, limit: int = EVIDENCE_POSTS) -> tuple[Evidence, ...]:

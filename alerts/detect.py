@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from alerts import claims, coordination, incident_notify, incidents, narratives, volume
+from alerts import incident_notify, incidents, registry
 from alerts.context import Context
 from alerts.model import Finding, Recorded
 from alerts.windows import steps_between
@@ -23,8 +23,6 @@ from storage.alert_stores import AlertWriter
 from storage.db import Database, utcnow
 
 log = logging.getLogger(__name__)
-Detector = Callable[[Context], list[Finding]]
-DETECTORS: tuple[Detector, ...] = (volume.detect, claims.detect, coordination.detect, narratives.detect)
 
 
 @dataclass(frozen=True)
@@ -44,8 +42,10 @@ class PassResult:
 
 
 def run_pass(db: Database, s: Settings, now: datetime, wall: Callable[[], datetime] = utcnow,
-             detectors: Sequence[Detector] = DETECTORS) -> PassResult:
-    """Evaluate the steps in (last pass, now] and store what they found."""
+             detectors: Sequence[registry.DetectFn] | None = None) -> PassResult:
+    """Evaluate the steps in (last pass, now] with every registered detector (or `detectors`) and store what they
+    found."""
+    run = [d.detect for d in registry.detectors()] if detectors is None else detectors
     with alert_stores.reading(db) as reader:
         steps, skipped = steps_between(reader.detect_cursor(), now, s.alerts.step_minutes,
                                        s.alerts.max_steps_per_pass)
@@ -54,7 +54,7 @@ def run_pass(db: Database, s: Settings, now: datetime, wall: Callable[[], dateti
         if not steps:
             return PassResult(0, 0)
         ctx = Context(reader, tuple(steps), s.alerts, s.zone, reader.first_post_at())
-        findings = sorted((f for detect in detectors for f in detect(ctx)), key=lambda f: f.seen_at)
+        findings = sorted((f for detect in run for f in detect(ctx)), key=lambda f: f.seen_at)
     return alert_stores.write(db, lambda w: _store(w, s, findings, steps[-1], wall(), len(steps), skipped))
 
 

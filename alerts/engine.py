@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alerts import digest, incident_escalate, notify
+from alerts import digest, incident_escalate, notify, registry
 from alerts.detect import run_pass
 from alerts.windows import steps_between
 from settings import Settings
@@ -26,7 +26,9 @@ Job = tuple[str, Callable[[], Any], float]
 
 
 def jobs(db: Database, s: Settings, clock: Callable[[], datetime]) -> list[Job]:
-    """(job id, function, interval seconds) for the engine's scheduler."""
+    """(job id, function, interval seconds) for the engine's scheduler; the detectors' settings tables are checked
+    here (engine start), since settings.load keeps them as written."""
+    registry.check(s)
     found: list[Job] = []
     if s.alerts.enabled:
         found.append(("alerts:detect", lambda: detect_job(db, s, clock), s.alerts.every_seconds))

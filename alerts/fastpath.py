@@ -2,10 +2,10 @@
 
 The settled pass (`alerts.detect`) evaluates windows ending on the `step_minutes` grid, `settle_minutes` after
 they end: an alert comes up to step + settle (7 minutes) after the post that crossed its threshold. The fast path
-runs the volume / sentiment and fact-check detectors over the window ending at the next whole minute of the
-engine clock (the current, still filling window: its counts only grow until it ends, so what fires now would fire
-when it settles) and keeps the findings on a watch, topic or claim of the batch's posts, or on all posts. It
-stores them as the settled pass does, in one transaction: the same fingerprints, so a situation the fast path
+runs the detectors declared `fast` (volume / sentiment and fact-check) over the window ending at the next whole
+minute of the engine clock (the current, still filling window: its counts only grow until it ends, so what fires
+now would fire when it settles) and keeps the findings on a watch, topic or claim of the batch's posts, or on all
+posts. It stores them as the settled pass does, in one transaction: the same fingerprints, so a situation the fast path
 raised is updated (not raised again) by later fast passes and by the settled pass, and it joins or opens its
 incident then. It never moves the detection cursor; narratives and coordination stay on the settled grid.
 """
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts import claims, volume
+from alerts import registry
 from alerts.context import Context
-from alerts.detect import Detector, PassResult, store_findings
+from alerts.detect import PassResult, store_findings
 from alerts.model import Finding
 from alerts.windows import floor_to
 from settings import Settings
@@ -29,7 +29,6 @@ from storage.alert_stores import AlertReader
 from storage.db import Database, utcnow
 
 log = logging.getLogger(__name__)
-FAST_DETECTORS: tuple[Detector, ...] = (volume.detect, claims.detect)
 LabelRows = Sequence[dict[str, Any]]  # classifiers.job.label_row rows: platform, post_id, created_at, labels
 
 
@@ -56,8 +55,9 @@ def window_end(now: datetime) -> datetime:
 
 
 def longest_window(s: Settings) -> timedelta:
-    a = s.alerts
-    return timedelta(minutes=max(a.volume.window_minutes, a.sentiment.window_minutes, a.claims.window_minutes))
+    """The longest window of the fast detectors: posts older than that change no current window."""
+    rules = registry.Rules(s.alerts, s.file)
+    return timedelta(minutes=max(w for d in registry.fast() for w in d.windows(rules)))
 
 
 def affected(reader: AlertReader, rows: LabelRows, since: datetime, topic_min_score: float) -> Affected:
@@ -79,7 +79,7 @@ def evaluate(db: Database, s: Settings, now: datetime, rows: LabelRows,
     with alert_stores.reading(db) as reader:
         hit = affected(reader, rows, since, s.alerts.topic_min_score)
         ctx = Context(reader, (window_end(now),), rules, s.zone, reader.first_post_at())
-        findings = [f for detect in FAST_DETECTORS for f in detect(ctx) if hit.covers(f)]
+        findings = [f for d in registry.fast() for f in d.detect(ctx) if hit.covers(f)]
     if not findings:
         return PassResult(1, 0)
     return alert_stores.write(db, lambda w: store_findings(w, s, findings, wall()))

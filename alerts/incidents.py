@@ -15,8 +15,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.detectors.narratives import NarrativeRule
 from alerts.incident_rules import Decision, Limits, Member, Signal, decide, main_watches, shingles
 from alerts.model import Finding, Recorded, severity_rank
+from alerts.registry import Rules
 from settings import Settings
 from storage.alert_stores import AlertWriter
 from storage.incident_writer import KEY_SEPARATOR, OPEN
@@ -35,7 +37,8 @@ class Notice:
 
 def place(w: AlertWriter, recorded: Sequence[Recorded], s: Settings, now: datetime) -> list[Notice]:
     """Put each new alert in an incident and pass later signals on to theirs; at most one notice per incident."""
-    limits = Limits(timedelta(minutes=s.incidents.window_minutes), s.alerts.narrative.text_similarity)
+    limits = Limits(timedelta(minutes=s.incidents.window_minutes),
+                    Rules(s.alerts, s.file)(NarrativeRule).text_similarity)
     notices: list[Notice] = []
     for r in recorded:
         if r.event == "suppressed":

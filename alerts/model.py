@@ -1,6 +1,5 @@
 """Typed records of the alerts area; they live in `core.findings`, so storage keeps them without importing alerts."""
 
-from core.findings import KINDS as KINDS
 from core.findings import SEVERITIES as SEVERITIES
 from core.findings import Evidence as Evidence
 from core.findings import Finding as Finding

@@ -8,7 +8,7 @@ LEAD seconds after the engine starts. A client polls the storage service's `post
 the dashboard would. Afterwards the file gives each burst post's stored (collected_at) and labelled (labelled_at)
 times and the first incident's opening time; the crossing post is the first burst post at which the hour window of
 the watch or of all posts meets the volume rule (min_posts, medium_ratio and min_z against the same hour on past
-days, as alerts.volume computes it).
+days, as alerts.detectors.volume computes it).
 
 Run: .venv/bin/python bench/freshness.py [--no-fast-path]   (fixed seed; prints one line)
 """
@@ -34,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import settings as settings_module
+from alerts.detectors.volume import VolumeRule
+from alerts.registry import Rules
 from alerts.windows import seasonal, typical
 from helpers import free_port, start_engine, wait_for
 from storage.client import StorageClient
@@ -127,7 +129,7 @@ def crossing(con: duckdb.DuckDBPyConnection, burst: list[str], s: settings_modul
 
 def _crossing(con: duckdb.DuckDBPyConnection, burst: list[str], s: settings_module.Settings,
               series: str) -> tuple[str, datetime]:
-    rule, zone = s.alerts.volume, s.zone
+    rule, zone = Rules(s.alerts)(VolumeRule), s.zone
     times = np.array([r[0] for r in con.execute(f"SELECT created_at FROM posts WHERE {series}").fetchall()])
     start, window = con.execute("SELECT min(created_at) FROM posts").fetchall()[0][0], timedelta(hours=1)
     count = lambda lo, hi: int(((times > lo) & (times <= hi)).sum())  # noqa: E731

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 SEVERITIES = ("low", "medium", "high")
-KINDS = ("volume_spike", "sentiment_shift", "narrative", "claim_burst", "coordination")
 
 
 def severity_rank(severity: str) -> int:

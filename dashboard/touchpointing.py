@@ -99,7 +99,7 @@ def journey(incident_id: int) -> Journey | None:
     s = settings()
     about = query("incident_effect_about", incident_id=incident_id)
     follow = effect.follow_of(about.iloc[0]) if len(about) else None
-    rows = query("incident_channels", incident_id=incident_id, min_claim_score=s.alerts.claims.min_match_score,
+    rows = query("incident_channels", incident_id=incident_id, min_claim_score=s.alerts.claim_match_score,
                  topic_min_score=s.alerts.topic_min_score)
     kind = follow.kind if follow is not None else "evidence"
     mine = rows[rows["kind"] == kind] if len(rows) else rows

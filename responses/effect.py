@@ -242,7 +242,7 @@ def measure(run: QueryFn, incident_id: int, response: dict[str, Any], clock: Clo
     series = run("incident_effect_series", {
         "incident_id": incident_id, "at": at.isoformat(), "hours_before": max(rule.window_hours, 1),
         "hours_after": max(rule.window_hours, rule.hours), "baseline_days": rule.baseline_days,
-        "min_claim_score": s.alerts.claims.min_match_score, "topic_min_score": s.alerts.topic_min_score})
+        "min_claim_score": s.alerts.claim_match_score, "topic_min_score": s.alerts.topic_min_score})
     start = about.iloc[0].get("history_start")
     history = None if _missing(start) else pd.Timestamp(start).to_pydatetime()
     engagement = engagement_of(run("incident_response_engagement", {"incident_id": incident_id}),

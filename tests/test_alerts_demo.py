@@ -21,6 +21,11 @@ import pytest
 
 import settings
 from alerts.detect import run_pass
+from alerts.detectors.claims import ClaimRule
+from alerts.detectors.coordination import CoordinationRule
+from alerts.detectors.narratives import NarrativeRule
+from alerts.detectors.volume import VolumeRule
+from alerts.registry import Rules
 from alerts.text import STOPWORDS, normalised
 from collectors.base import Batch, Claim, Watch, WatchMatcher
 from collectors.replay import read_rows, to_post
@@ -87,7 +92,8 @@ def within(times: np.ndarray, lo: float, hi: float) -> int:
 
 def test_complaint_spike_raises_a_volume_alert_on_testing_and_care(demo):
     db, s, frame, _ = demo
-    rule, w = s.alerts.volume, s.alerts.volume.window_minutes * 60
+    rule = Rules(s.alerts)(VolumeRule)
+    w = rule.window_minutes * 60
     times = frame.loc[[("testing and care" in ws) for ws in frame["watches"]], "t"].to_numpy()
 
     def spike(t: float) -> bool:
@@ -123,7 +129,8 @@ def best_claim(text: str, claims: dict[str, set[str]], rule) -> str | None:
 
 def test_rumour_burst_raises_a_fact_check_burst_for_the_rumour_claim(demo):
     db, s, frame, claims = demo
-    rule, w = s.alerts.claims, s.alerts.claims.window_minutes * 60
+    rule = Rules(s.alerts)(ClaimRule)
+    w = rule.window_minutes * 60
     false = {k: claim_terms(c.text.split("Official fact:")[0]) for k, c in claims.items()
              if (c.rating or "").lower() in rule.false_ratings}
     matched = frame.assign(claim=[best_claim(t, false, rule) for t in frame["text"]])
@@ -147,7 +154,8 @@ def test_rumour_burst_raises_a_fact_check_burst_for_the_rumour_claim(demo):
 
 def test_rumour_burst_shows_the_coordinated_copies_with_caveats(demo):
     db, s, frame, _ = demo
-    rule, w = s.alerts.coordination, s.alerts.coordination.window_minutes * 60
+    rule = Rules(s.alerts)(CoordinationRule)
+    w = rule.window_minutes * 60
     originals = frame[frame["repost_of_id"].isna()].assign(key=lambda f: [normalised(t) for t in f["text"]])
     originals = originals[originals["key"].str.len() >= rule.min_chars]
     copies = originals.groupby("key").filter(lambda g: g["author_id"].nunique() >= rule.min_accounts)
@@ -179,7 +187,8 @@ def test_quiet_parts_raise_nothing_of_severity_high(demo):
     db, s, _, _ = demo
     events = db.reader().sql("SELECT e.seen_at, e.severity, a.kind, a.last_seen_at FROM alert_events e "
                              "JOIN alerts a USING (alert_id) WHERE e.actor = 'detector'").df()
-    tail = max(r.window_minutes for r in (s.alerts.volume, s.alerts.claims, s.alerts.narrative)) / 60 + 0.25
+    rules = Rules(s.alerts)
+    tail = max(rules(m).window_minutes for m in (VolumeRule, ClaimRule, NarrativeRule)) / 60 + 0.25
 
     def in_event(h: float) -> bool:
         return any(lo <= h <= hi + tail for lo, hi in (RUMOUR, COMPLAINT))
@@ -230,7 +239,8 @@ def test_the_rumour_burst_and_the_complaint_spike_each_become_exactly_one_incide
 
 def test_quiet_hours_raise_no_high_incident(demo):
     db, s, _, _ = demo
-    tail = max(r.window_minutes for r in (s.alerts.volume, s.alerts.claims, s.alerts.narrative)) / 60 + 0.25
+    rules = Rules(s.alerts)
+    tail = max(rules(m).window_minutes for m in (VolumeRule, ClaimRule, NarrativeRule)) / 60 + 0.25
     high = db.reader().sql("SELECT seen_at FROM incident_events WHERE severity = 'high' AND actor = 'detector'").df()
     assert len(high) >= 2
     assert all(any(lo <= hours(t) <= hi + tail for lo, hi in (RUMOUR, COMPLAINT)) for t in high["seen_at"])

@@ -8,9 +8,9 @@ import pyarrow as pa
 import pytest
 
 import settings
-from alerts import claims, coordination, narratives, volume
 from alerts.context import Context
 from alerts.detect import run_pass
+from alerts.detectors import claims, coordination, narratives, volume
 from alerts.model import Finding
 from alerts.windows import shift_local, steps_between
 from collectors.base import Batch, Claim, Post

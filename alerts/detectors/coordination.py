@@ -12,18 +12,32 @@ import hashlib
 from datetime import datetime, timedelta
 
 import pandas as pd
+from pydantic import Field
 
 from alerts import explain as ex
 from alerts.context import Context, evidence_from
 from alerts.model import Finding
+from alerts.registry import Detector
+from settings import StrictModel
 
 CAVEAT = ("Identical wording or links at the same time can come from coordination, but also from share buttons, "
           "copy-and-paste campaigns or many people forwarding one message: treat this as evidence to review, "
           "not as a finding about any account or person.")
 
 
+class CoordinationRule(StrictModel):
+    """[alerts.coordination]: many distinct accounts posting the same text or link within a short window."""
+
+    enabled: bool = True
+    window_minutes: int = Field(15, gt=0)
+    min_accounts: int = Field(8, gt=1)
+    high_accounts: int = Field(20, gt=1)
+    min_chars: int = Field(30, ge=0)
+
+
+
 def detect(ctx: Context) -> list[Finding]:
-    rule = ctx.settings.coordination
+    rule = ctx.rule(CoordinationRule)
     if not rule.enabled or not ctx.steps:
         return []
     window = timedelta(minutes=rule.window_minutes)
@@ -37,7 +51,7 @@ def detect(ctx: Context) -> list[Finding]:
 
 
 def _findings(ctx: Context, posts: pd.DataFrame, end: datetime) -> list[Finding]:
-    rule = ctx.settings.coordination
+    rule = ctx.rule(CoordinationRule)
     if posts.empty:
         return []
     accounts = posts.groupby(["signal", "key"])["account"].nunique()
@@ -57,7 +71,7 @@ def _keys(posts: pd.DataFrame) -> set[tuple[str, str]]:
 
 
 def _finding(ctx: Context, group: pd.DataFrame, signal: str, key: str, end: datetime) -> Finding:
-    rule = ctx.settings.coordination
+    rule = ctx.rule(CoordinationRule)
     first, last = group["created_at"].min(), group["created_at"].max()
     accounts = group["account"].nunique()
     span = max(1, round((last - first).total_seconds() / 60))
@@ -72,3 +86,6 @@ def _finding(ctx: Context, group: pd.DataFrame, signal: str, key: str, end: date
                    metrics={"accounts": int(accounts), "posts": len(group), "minutes": span, "signal": signal,
                             "first": first, "last": last},
                    evidence=evidence_from(group.sort_values("created_at"), "same " + signal))
+
+
+DETECTOR = Detector(detect, kinds=("coordination",), rules={"coordination": CoordinationRule}, order=30)

@@ -12,16 +12,36 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import numpy as np
+from pydantic import Field
 
 from alerts import explain as ex
 from alerts.context import Context, evidence_from
 from alerts.model import Finding, Link
+from alerts.registry import Detector, Rules
 from alerts.text import STOPWORDS
 from alerts.windows import BucketSums
+from settings import CLAIM_MATCH_SCORE, StrictModel
+
+
+class ClaimRule(StrictModel):
+    """[alerts.claims]: posts matching a claim rated false, counted in the last window and growing."""
+
+    enabled: bool = True
+    window_minutes: int = Field(60, gt=0)
+    baseline_hours: int = Field(24, gt=0)
+    min_posts: int = Field(10, gt=0)
+    high_posts: int = Field(25, gt=0)
+    min_ratio: float = Field(3.0, gt=1)
+    min_match_score: float = Field(CLAIM_MATCH_SCORE, ge=0, le=1)  # also read outside alerts: settings' default
+    lexical_min_shared: int = Field(3, gt=0)
+    lexical_min_fraction: float = Field(0.5, gt=0, le=1)
+    false_ratings: tuple[str, ...] = ("false", "mostly false", "partly false", "misleading", "pants on fire",
+                                      "fake", "incorrect", "unproven")
+
 
 
 def detect(ctx: Context) -> list[Finding]:
-    rule = ctx.settings.claims
+    rule = ctx.rule(ClaimRule)
     if not rule.enabled or not ctx.steps:
         return []
     window, base = timedelta(minutes=rule.window_minutes), timedelta(hours=rule.baseline_hours)
@@ -36,7 +56,7 @@ def detect(ctx: Context) -> list[Finding]:
 
 
 def _bursting(ctx: Context, sums: BucketSums, end: datetime) -> np.ndarray:
-    rule = ctx.settings.claims
+    rule = ctx.rule(ClaimRule)
     window, base = timedelta(minutes=rule.window_minutes), timedelta(hours=rule.baseline_hours)
     now = sums.total("posts", end - window, end)
     newer, older = sums.total("posts", end - window / 2, end), sums.total("posts", end - window, end - window / 2)
@@ -46,7 +66,7 @@ def _bursting(ctx: Context, sums: BucketSums, end: datetime) -> np.ndarray:
 
 
 def _finding(ctx: Context, sums: BucketSums, end: datetime, i: int) -> Finding:
-    rule, (claim_id,) = ctx.settings.claims, sums.series[i]
+    rule, (claim_id,) = ctx.rule(ClaimRule), sums.series[i]
     window, base = timedelta(minutes=rule.window_minutes), timedelta(hours=rule.baseline_hours)
     now, newer = sums.total("posts", end - window, end)[i], sums.total("posts", end - window / 2, end)[i]
     labeller, lexical = sums.total("labeller", end - window, end)[i], sums.total("lexical", end - window, end)[i]
@@ -82,3 +102,12 @@ def _how_matched(labeller: float, lexical: float) -> str:
                 "quote or rebut the claim rather than repeat it.")
     return (f"{ex.number(labeller)} matched by the claim-matching model, {ex.number(lexical)} by shared claim words "
             "(lexical fallback for posts not labelled yet; some may quote or rebut the claim).")
+
+
+def _windows(rules: Rules) -> tuple[int, ...]:
+    window = rules(ClaimRule).window_minutes
+    return window, window // 2 or 1  # the growing test compares the window's halves
+
+
+DETECTOR = Detector(detect, kinds=("claim_burst",), rules={"claims": ClaimRule}, order=20, windows=_windows,
+                    fast=True)

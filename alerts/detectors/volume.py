@@ -12,18 +12,49 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import numpy as np
+from pydantic import Field
 
 from alerts import explain as ex
 from alerts.context import Context, evidence_from
 from alerts.model import Finding
+from alerts.registry import Detector, Rules
 from alerts.text import top_phrase
 from alerts.windows import Baseline, BucketSums, merge_ranges, seasonal, typical
+from settings import StrictModel
 
 PHRASE_POSTS = 400
 
 
+class VolumeRule(StrictModel):
+    """[alerts.volume]: posts per watch / topic in the last window against the same hour on past weeks (or days)."""
+
+    enabled: bool = True
+    window_minutes: int = Field(60, gt=0)
+    min_posts: int = Field(20, gt=0)
+    baseline_floor: float = Field(5.0, gt=0)
+    weeks: int = Field(4, ge=0)
+    min_weeks: int = Field(2, gt=0)
+    days: int = Field(7, gt=0)
+    min_z: float = Field(5.0, ge=0)
+    medium_ratio: float = Field(3.0, gt=1)
+    high_ratio: float = Field(5.0, gt=1)
+
+
+class SentimentRule(StrictModel):
+    """[alerts.sentiment]: the negative share of a watch / topic in the last window against its baseline share."""
+
+    enabled: bool = True
+    window_minutes: int = Field(60, gt=0)
+    baseline_hours: int = Field(168, gt=0)
+    min_labelled: int = Field(20, gt=0)
+    min_z: float = Field(4.0, ge=0)
+    medium_rise: float = Field(0.20, gt=0, lt=1)
+    high_rise: float = Field(0.35, gt=0, lt=1)
+
+
+
 def detect(ctx: Context) -> list[Finding]:
-    vol, sent = ctx.settings.volume, ctx.settings.sentiment
+    vol, sent = ctx.rule(VolumeRule), ctx.rule(SentimentRule)
     if not (vol.enabled or sent.enabled) or not ctx.steps:
         return []
     wv, ws = timedelta(minutes=vol.window_minutes), timedelta(minutes=sent.window_minutes)
@@ -49,7 +80,7 @@ def _without_redundant_all(findings: list[Finding]) -> list[Finding]:
 
 
 def _volume(ctx: Context, sums: BucketSums, end: datetime, baseline: Baseline) -> list[Finding]:
-    rule = ctx.settings.volume
+    rule = ctx.rule(VolumeRule)
     if not baseline.windows:
         return []
     window = timedelta(minutes=rule.window_minutes)
@@ -64,7 +95,7 @@ def _volume(ctx: Context, sums: BucketSums, end: datetime, baseline: Baseline) -
 
 def _volume_finding(ctx: Context, sums: BucketSums, end: datetime, baseline: Baseline, i: int, now: float,
                     expected: float, ratio: float) -> Finding:
-    rule, (dim, key) = ctx.settings.volume, sums.series[i]
+    rule, (dim, key) = ctx.rule(VolumeRule), sums.series[i]
     window = timedelta(minutes=rule.window_minutes)
     posts = ctx.reader.series_posts(dim, key, end - window, end, ctx.settings.topic_min_score, PHRASE_POSTS)
     labelled, negative = sums.total("labelled", end - window, end)[i], sums.total("negative", end - window, end)[i]
@@ -83,7 +114,7 @@ def _volume_finding(ctx: Context, sums: BucketSums, end: datetime, baseline: Bas
 
 def _usual(ctx: Context, end: datetime, baseline: Baseline, expected: float) -> str:
     """'the usual 22.5 for a Tuesday 9 am (median of the last 4 Tuesdays)'."""
-    floor, weekly, n = ctx.settings.volume.baseline_floor, baseline.basis == "weekly", len(baseline.windows)
+    floor, weekly, n = ctx.rule(VolumeRule).baseline_floor, baseline.basis == "weekly", len(baseline.windows)
     how = "median" if n >= 3 else "mean"
     source = (f"{how} of the last {n} {ex.local(end, ctx.zone):%A}s" if weekly
               else f"{how} of the same hour on the previous {n} days" if n > 1 else "the same hour the day before")
@@ -107,7 +138,7 @@ def _topic(dim: str, key: str) -> str | None:
 
 
 def _sentiment(ctx: Context, sums: BucketSums, end: datetime) -> list[Finding]:
-    rule = ctx.settings.sentiment
+    rule = ctx.rule(SentimentRule)
     window, base = timedelta(minutes=rule.window_minutes), timedelta(hours=rule.baseline_hours)
     lab, neg = sums.total("labelled", end - window, end), sums.total("negative", end - window, end)
     base_lab = sums.total("labelled", end - window - base, end - window)
@@ -122,7 +153,7 @@ def _sentiment(ctx: Context, sums: BucketSums, end: datetime) -> list[Finding]:
 
 def _sentiment_finding(ctx: Context, sums: BucketSums, end: datetime, i: int, lab: float, neg: float, p0: float,
                        base_lab: float) -> Finding:
-    rule, (dim, key) = ctx.settings.sentiment, sums.series[i]
+    rule, (dim, key) = ctx.rule(SentimentRule), sums.series[i]
     window = timedelta(minutes=rule.window_minutes)
     posts = ctx.reader.series_posts(dim, key, end - window, end, ctx.settings.topic_min_score, PHRASE_POSTS,
                                     negative_only=True)
@@ -140,3 +171,11 @@ def _sentiment_finding(ctx: Context, sums: BucketSums, end: datetime, i: int, la
                    metrics={"labelled": lab, "negative": neg, "share": round(share, 3), "baseline_share": round(p0, 3),
                             "baseline_labelled": base_lab, "posts": total, "top_phrase": phrase},
                    evidence=evidence_from(posts, "negative"))
+
+
+def _windows(rules: Rules) -> tuple[int, ...]:
+    return rules(VolumeRule).window_minutes, rules(SentimentRule).window_minutes
+
+
+DETECTOR = Detector(detect, kinds=("volume_spike", "sentiment_shift"),
+                    rules={"volume": VolumeRule, "sentiment": SentimentRule}, order=10, windows=_windows, fast=True)

@@ -16,18 +16,36 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pydantic import Field
 
 from alerts import explain as ex
 from alerts.context import Context, evidence_from
 from alerts.model import Finding
+from alerts.registry import Detector
 from alerts.similarity import group
 from alerts.text import pairs, tokens, top_phrase
+from settings import StrictModel
 
 SAME_NARRATIVE = 0.2  # signature Jaccard above which a group continues a known narrative
 
 
+class NarrativeRule(StrictModel):
+    """[alerts.narrative]: groups of near-duplicate or similar posts growing faster than the overall volume."""
+
+    enabled: bool = True
+    window_minutes: int = Field(60, gt=0)
+    min_posts: int = Field(15, gt=0)
+    min_accounts: int = Field(8, gt=0)
+    min_growth: float = Field(3.0, gt=1)
+    high_posts: int = Field(45, gt=0)
+    text_similarity: float = Field(0.3, gt=0, le=1)  # also the incidents' near-duplicate rule
+    embedding_similarity: float = Field(0.85, gt=0, le=1)
+    max_posts: int = Field(20_000, gt=0)
+
+
+
 def detect(ctx: Context) -> list[Finding]:
-    rule = ctx.settings.narrative
+    rule = ctx.rule(NarrativeRule)
     if not rule.enabled or not ctx.steps:
         return []
     window = timedelta(minutes=rule.window_minutes)
@@ -60,7 +78,7 @@ def _vectors(column: pa.Array) -> list[np.ndarray | None]:
 
 
 def _emerging(ctx: Context, posts: pd.DataFrame, end: datetime) -> list[pd.DataFrame]:
-    rule = ctx.settings.narrative
+    rule = ctx.rule(NarrativeRule)
     recent = (posts["created_at"] >= end - timedelta(minutes=rule.window_minutes)).to_numpy()
     if recent.sum() < rule.min_posts:
         return []
@@ -102,7 +120,7 @@ def _overlap(a: set[str], b: set[str]) -> float:
 
 def _finding(ctx: Context, g: pd.DataFrame, everything: pd.DataFrame, end: datetime,
              known: list[tuple[str, list[str]]]) -> Finding:
-    rule = ctx.settings.narrative
+    rule = ctx.rule(NarrativeRule)
     now, growth = g[g["recent"]], float(g["growth"].iloc[0])
     sig, phrase = signature(g["text"]), top_phrase(g["text"], 2)
     platforms = ", ".join(f"{p} {n}" for p, n in now["platform"].value_counts().items())
@@ -121,3 +139,6 @@ def _finding(ctx: Context, g: pd.DataFrame, everything: pd.DataFrame, end: datet
                             "first_seen": g["created_at"].min(), "platforms": now["platform"].value_counts().to_dict(),
                             "top_phrase": phrase, "signature": sig, "embedded_posts": embedded},
                    evidence=evidence_from(top))
+
+
+DETECTOR = Detector(detect, kinds=("narrative",), rules={"narrative": NarrativeRule}, order=40)
