@@ -33,7 +33,7 @@ watches AS (SELECT DISTINCT incident_id, watch FROM (
                 SELECT m.incident_id, unnest(list_append(m.watches, a.watch)) AS watch
                 FROM incident_alerts m JOIN alerts a USING (alert_id) JOIN inc USING (incident_id))
             WHERE watch IS NOT NULL),
-places AS (SELECT unnest($place_watches) AS watch, lower(unnest($places)) AS place),
+places AS (SELECT unnest($place_watches::VARCHAR[]) AS watch, lower(unnest($places::VARCHAR[])) AS place),
 cand AS (
     SELECT r.platform, r.post_id, i.incident_id, it.text
     FROM service_requests r JOIN inbox_items it USING (platform, post_id)
