@@ -30,13 +30,16 @@ from collectors.accounts import with_directions
 from collectors.base import Batch, Collector, CollectorError, Watch, WatchMatcher
 from collectors.intake import contact_hash
 from collectors.replay import ReplayCollector
+from core.errors import CivicRadarError
+from core.runs import Job, Progress
+from core.users import UserFile
 from dashboard import users_cli
 from dashboard.auth import AuthError
 from responses.library import library_jobs
 from settings import Settings, SettingsError
 from storage import retention
-from storage.actions import ACTIONS
-from storage.client import TOKEN_ENV, URL_ENV, ServiceError, StorageClient
+from storage.callers import OPERATOR_CLIENT, OPERATOR_PREFIX, Directory
+from storage.client import TOKEN_ENV, URL_ENV, StorageClient
 from storage.db import Database, StorageError, naive_utc
 from storage.lake import LakeError
 from storage.lake import config_from as lake_config
@@ -193,7 +196,7 @@ class Engine:
             server = self.settings.server
             app = create_app(self.db, token, self.clock, server.sql_row_limit, server.sql_timeout_seconds,
                              info=public_info(self.settings), snapshot_dir=self.settings.db_path.parent / "snapshots",
-                             read_slots=server.read_slots)
+                             read_slots=server.read_slots, directory=directory(self.settings))
             self.service = Service(app, server.host, server.port)
             self.service.start()
         self.db.lock_down()
@@ -247,8 +250,9 @@ def public_info(s: Settings) -> dict[str, Any]:
     }
 
 
-def _bound(fn: Callable[[str], Any], arg: str) -> Callable[[], Any]:
-    return lambda: fn(arg)
+def directory(s: Settings) -> Directory:
+    """Who may act through the storage service: the users file the dashboard signs in against."""
+    return Directory(UserFile(s.path(s.dashboard.users_file)), s.dashboard.sso_default_role)
 
 
 def service_url(s: Settings) -> str:
@@ -321,6 +325,12 @@ def cmd_collect(s: Settings, args: argparse.Namespace) -> int:
         engine.db.close()
 
 
+def operator_client(s: Settings, timeout: float) -> AbstractContextManager[tuple[Client, str]]:
+    """The CLI's one client path (storage.local): the running engine's service, else the database file."""
+    remote = partial(StorageClient, service_url(s), service_token(s), timeout=timeout, client=OPERATOR_CLIENT)
+    return client_path(remote, lambda: open_database(s), service_url(s))
+
+
 def cmd_status(s: Settings, args: argparse.Namespace) -> int:
     try:
         client = StorageClient(service_url(s), service_token(s), timeout=5)
@@ -377,19 +387,9 @@ def cmd_forget(s: Settings, args: argparse.Namespace) -> int:
         print(f"{args.contact!r} is neither an e-mail address nor a phone number", file=sys.stderr)
         return 2
     params = {"author_id": author, "platform": args.platform}
-    actor = f"cli:{os.environ.get('USER', 'unknown')}"
-    try:
-        result = StorageClient(service_url(s), service_token(s), timeout=30).action("forget_author", actor, **params)
-    except ServiceError as e:
-        if e.status is not None:
-            raise
-        db = Database(s.db_path)
-        try:
-            action = ACTIONS["forget_author"]
-            result = db.run_action("forget_author", action.fn, actor, action.bind("forget_author", params),
-                                   action.audit(params))
-        finally:
-            db.close()
+    actor = f"{OPERATOR_PREFIX}{os.environ.get('USER', 'unknown')}"
+    with operator_client(s, timeout=30) as (client, _):
+        result = client.action("forget_author", actor, **params)
     print(f"removed {result['posts_removed']} posts (and their labels) by that author")
     return 0
 

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.data import available, query
+from dashboard.data import query
 
 OPEN = ["new", "acknowledged", "assigned"]
 STATUSES = [*OPEN, "resolved", "dismissed"]
@@ -24,20 +24,14 @@ class Summary:
     median_ack: str | None
 
 
-def ready() -> bool:
-    return available("alerts") and available("alert_team_response")
-
-
 def minutes(value: float | None) -> str | None:
     if value is None or pd.isna(value):
         return None
     return f"{value:.0f} min" if value < 90 else f"{value / 60:.1f} h"
 
 
-def summary(now: datetime) -> Summary | None:
+def summary(now: datetime) -> Summary:
     """Open alerts (all), high-severity open ones, and the median time to acknowledge over 7 days."""
-    if not ready():
-        return None
     return summary_of(query("alert_team_response"),
                       query("alert_team_response", since=now - timedelta(days=7), until=now))
 
@@ -69,9 +63,7 @@ def platforms_text(raw: object) -> str:
     return ", ".join(f"{name} {n}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
-def narratives_frame(now: datetime, hours: int, limit: int = 20) -> pd.DataFrame | None:
-    if not ready():
-        return None
+def narratives_frame(now: datetime, hours: int, limit: int = 20) -> pd.DataFrame:
     return readable(query("narratives", since=now - timedelta(hours=hours), until=now, limit=limit))
 
 
@@ -82,10 +74,6 @@ def readable(narratives: pd.DataFrame) -> pd.DataFrame:
 def narratives(now: datetime, hours: int) -> None:
     """Emerging narratives (near-duplicate bursts) come from the alerts area's narrative detector."""
     found = narratives_frame(now, hours)
-    if found is None:
-        st.info("Emerging narratives come from the alert detectors, which this engine does not serve yet. "
-                "Known claims below are matched by the classifiers.")
-        return
     if found.empty:
         st.info(f"No emerging narrative in the last {hours} hours.")
         return

@@ -18,7 +18,6 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 
 import bcrypt
 import yaml
@@ -26,25 +25,14 @@ import yaml
 from core.errors import CivicRadarError
 from core.roles import CAN as CAN  # re-exported: pages and tests read roles here
 from core.roles import ROLES as ROLES
+from core.users import User as User  # re-exported: the read side lives in core
+from core.users import UserFile
 
 HEADER = "# CivicRadar dashboard users: bcrypt password hashes. Edit with `civicradar users` or the Admin page.\n"
 
 
 class AuthError(CivicRadarError):
     """A user operation is not possible; the message says why."""
-
-
-@dataclass(frozen=True)
-class User:
-    username: str
-    role: str
-    password: str = ""  # bcrypt hash; empty for single-sign-on-only users
-    name: str = ""
-    email: str = ""
-    disabled: bool = False
-
-    def can(self, capability: str) -> bool:
-        return not self.disabled and capability in CAN.get(self.role, frozenset())
 
 
 def hash_password(password: str, rounds: int = 12) -> str:
@@ -72,29 +60,9 @@ def check_password(user: User | None, password: str) -> bool:
     return ok and user is not None and not user.disabled
 
 
-class UserStore:
-    """The YAML credentials file. Reads are cached by modification time; writes hold a lock file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._cache: tuple[float, dict[str, User]] | None = None
-
-    def users(self) -> dict[str, User]:
-        try:
-            mtime = self.path.stat().st_mtime
-        except FileNotFoundError:
-            return {}
-        if self._cache is None or self._cache[0] != mtime:
-            data = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
-            users = {name: User(username=name, **fields) for name, fields in (data.get("users") or {}).items()}
-            self._cache = (mtime, users)
-        return dict(self._cache[1])
-
-    def get(self, username: str) -> User | None:
-        return self.users().get(username)
-
-    def by_email(self, email: str) -> User | None:
-        return next((u for u in self.users().values() if u.email and u.email.lower() == email.lower()), None)
+class UserStore(UserFile):
+    """The YAML credentials file: reads from `core.users.UserFile` (cached by modification time); writes hold a
+    lock file."""
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[dict[str, User]]:

@@ -22,13 +22,14 @@ from dashboard.guard import loading
 from settings import Settings
 from storage.actions import ACTIONS
 from storage.client import TOKEN_ENV, URL_ENV, OutcomeUnknown, ServiceError, StorageClient
+from storage.queries import QUERIES
 
 SESSION_KEY = "civicradar_session"
 
 
 @st.cache_resource
 def _client(url: str, token: str) -> StorageClient:
-    return StorageClient(url, token)
+    return StorageClient(url, token, client="dashboard")
 
 
 def client() -> StorageClient:
@@ -94,25 +95,16 @@ def now() -> tuple[datetime, bool]:
 
 
 @st.cache_data(ttl=30, show_spinner=False, max_entries=500)
-def _query(url: str, name: str, params: dict[str, Any]) -> pd.DataFrame:
-    return client().query(name, **params)
+def _query(url: str, name: str, params: dict[str, Any], reader: str) -> pd.DataFrame:
+    return client().query_as(name, reader or None, **params)
 
 
 @loading
 def query(name: str, **params: Any) -> pd.DataFrame:
-    """A named query through the service, cached briefly (keyed by the service and the parameters)."""
-    return _query(os.environ.get(URL_ENV, ""), name, params)
-
-
-@loading
-def available(name: str) -> bool:
-    """Whether the engine serves this named query (another area's module may not have landed yet)."""
-    return name in _query_names(os.environ.get(URL_ENV, ""))
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def _query_names(url: str) -> frozenset[str]:
-    return frozenset(client().queries())
+    """A named query through the service, cached briefly (keyed by the service and the parameters). The queries
+    that return personal data (`Query.roles`) are read as the signed-in user, whose role the service checks."""
+    reader = session().username if QUERIES[name].roles is not None else ""
+    return _query(os.environ.get(URL_ENV, ""), name, params, reader)
 
 
 def act(name: str, /, **params: Any) -> dict[str, Any] | None:

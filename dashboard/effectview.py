@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.charts import SERIES, SEVERITY
-from dashboard.data import available, now, query, settings
+from dashboard.data import now, query, settings
 from responses import effect
 from responses.effect import Clock, Effect
 
@@ -20,9 +20,6 @@ QUERIES = ("incident_effect_series", "incident_effect_about", "incident_response
 
 def show_effect(incident_id: int) -> None:
     st.markdown("**Did the response work?**")
-    if not all(available(name) for name in QUERIES):
-        st.caption("This engine does not measure responses yet (storage/effect_queries.py is not loaded).")
-        return
     responses = query("incident_responses", incident_id=incident_id)
     if responses.empty:
         st.caption("Record a response to see how the incident's posts changed after it.")

@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+from core.run_details import CAP_USD, SPEND_USD
+
 STATUS_ICON = {"ok": "✓ ok", "running": "… running", "error": "✗ error", "interrupted": "! interrupted"}
-# run-record keys (runs.details) the collectors write for paid APIs: spend so far this month and the cap
-SPEND_KEYS, CAP_KEYS = ("spend_usd", "month_spend_usd"), ("cap_usd", "monthly_cap_usd", "spend_cap_usd")
 
 
 def details(raw: Any) -> dict[str, Any]:
@@ -22,11 +22,10 @@ def details(raw: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def first(found: dict[str, Any], keys: tuple[str, ...]) -> float | None:
-    for key in keys:
-        if isinstance(found.get(key), int | float):
-            return float(found[key])
-    return None
+def number(found: dict[str, Any], key: str) -> float | None:
+    """A figure of a run's details (core.run_details names them), or None where the source writes none."""
+    value = found.get(key)
+    return float(value) if isinstance(value, int | float) else None
 
 
 def table(overview: pd.DataFrame) -> pd.DataFrame:
@@ -40,7 +39,7 @@ def table(overview: pd.DataFrame) -> pd.DataFrame:
         "warnings (24 h)": overview["warnings"], "quarantined (24 h)": overview["quarantined"],
         "rate-limit waits (24 h)": overview["rate_limit_waits"],
         "waited s (24 h)": overview["rate_limit_wait_seconds"],
-        "spend (USD)": parsed.map(lambda d: first(d, SPEND_KEYS)),
-        "cap (USD)": parsed.map(lambda d: first(d, CAP_KEYS)),
+        "spend (USD)": parsed.map(lambda d: number(d, SPEND_USD)),
+        "cap (USD)": parsed.map(lambda d: number(d, CAP_USD)),
         "last error": overview["last_error"],
     })

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.auth import Session
-from dashboard.data import available, pseudonymise, query, settings
+from dashboard.data import pseudonymise, query, settings
 from storage.actions import ACTIONS
 
 OPEN = ["new", "in_progress"]
@@ -27,10 +27,6 @@ CHANNEL_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon", "reddit
 REPLY_CHANNEL = {"x": "x", "bluesky": "bluesky", "mastodon": "mastodon", "sms": "sms", "email": "email",
                  "webform": "email", "open311": "web", "reddit": "web", "facebook": "web", "instagram": "web"}
 PLAIN_LIMITS = {"reddit": 10_000, "facebook": 8_000, "instagram": 2_200}  # characters, where the library has none
-
-
-def ready() -> bool:
-    return available("inbox_queue")
 
 
 def works_inbox(user: Session) -> bool:
@@ -97,8 +93,6 @@ def check_reply(channel: str, text: str) -> ReplyCheck:
 
 def stats(since: datetime, until: datetime) -> pd.DataFrame:
     """Share answered and median time to answer per channel, for items received in [since, until)."""
-    if not available("inbox_stats"):
-        return pd.DataFrame()
     return query("inbox_stats", since=since, until=until)
 
 

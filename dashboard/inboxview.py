@@ -15,7 +15,7 @@ import streamlit as st
 
 from dashboard import inbox_send_view, inboxing
 from dashboard.auth import Session
-from dashboard.data import act, available, flash, query, settings, text
+from dashboard.data import act, flash, query, settings, text
 from dashboard.signin import store
 from responses import fill
 from storage.actions import ACTIONS
@@ -125,8 +125,6 @@ def _reply(item: pd.Series, key: dict[str, str], at: str) -> None:
 
 def _library(channel: str, box: str) -> str | None:
     """A library response for this channel, chosen to start the reply from (its placeholders filled)."""
-    if not available("responses_live"):
-        return None
     live = query("responses_live")
     wanted = inboxing.REPLY_CHANNEL.get(channel, "web")
     fits = live[live["channel"] == wanted] if not live.empty else live

@@ -16,17 +16,13 @@ import streamlit as st
 
 from alerts.incident_targets import Share, overdue, share_of
 from dashboard.alerting import minutes
-from dashboard.data import act, available, query, settings
+from dashboard.data import act, query, settings
 from settings import IncidentTargets
 
 OPEN = ["new", "acknowledged", "assigned"]
 STATUSES = [*OPEN, "resolved", "dismissed", "merged"]
 SEVERITIES = ["high", "medium", "low"]
 VISIT_KEY = "civicradar_incidents_previous_visit"
-
-
-def ready() -> bool:
-    return available("incidents") and available("incident_response_times")
 
 
 def wall() -> datetime:
@@ -79,9 +75,7 @@ def summary_of(open_now: pd.DataFrame, week: pd.DataFrame) -> Summary:
                    minutes(float(answered.median())) if len(answered) else None, share_of(week, targets(), wall()))
 
 
-def summary(engine_now: datetime) -> Summary | None:
-    if not ready():
-        return None
+def summary(engine_now: datetime) -> Summary:
     return summary_of(query("incidents", status=OPEN, limit=500),
                       query("incident_response_times", since=engine_now - timedelta(days=7), until=engine_now))
 
@@ -118,7 +112,7 @@ def _after(value: Any, moment: datetime) -> bool:
 
 def with_incident(alerts: pd.DataFrame) -> pd.DataFrame:
     """The alerts with a link to the incident each is in (empty for alerts raised before incidents existed)."""
-    if not available("alert_incident") or alerts.empty:
+    if alerts.empty:
         return alerts.assign(incident=None)
     placed = query("alert_incident").set_index("alert_id")["incident_id"]
     return alerts.assign(incident=[f"incidents?incident={int(placed[a])}" if a in placed.index else None
@@ -127,8 +121,6 @@ def with_incident(alerts: pd.DataFrame) -> pd.DataFrame:
 
 def incident_line(alert_id: int) -> str | None:
     """'Part of incident #N: why', as markdown with a link, for an opened alert."""
-    if not available("alert_incident"):
-        return None
     found = query("alert_incident", alert_id=alert_id)
     if found.empty:
         return None

@@ -22,14 +22,14 @@ BUCKET_MINUTES = {6: 15, 24: 60, 72: 180}
 @dataclass(frozen=True)
 class Live:
     tiles: pd.Series
-    incidents: incidenting.Summary | None  # open ones, and the last 7 days' response figures
+    incidents: incidenting.Summary  # open ones, and the last 7 days' response figures
     breakdown: pd.DataFrame  # bucket, series (watch or topic), sentiment, posts
     topics: pd.DataFrame  # rising topics: 3 h against the 24 h before
     claims: pd.DataFrame  # known claims matched in 6 h
-    narratives: pd.DataFrame | None  # narratives seen in 6 h; None while the engine serves no alerts
+    narratives: pd.DataFrame  # narratives seen in 6 h
 
 
-def requests(now: datetime, by: str, hours: int, with_alerts: bool) -> dict[str, tuple[str, dict[str, Any]]]:
+def requests(now: datetime, by: str, hours: int) -> dict[str, tuple[str, dict[str, Any]]]:
     since, bucket = now - timedelta(hours=hours), BUCKET_MINUTES.get(hours, 60)
     wanted: dict[str, tuple[str, dict[str, Any]]] = {
         "tiles": ("overview_tiles", {"now": now}),
@@ -37,11 +37,10 @@ def requests(now: datetime, by: str, hours: int, with_alerts: bool) -> dict[str,
                       {"since": since, "until": now, "bucket_minutes": bucket}),
         "topics": ("rising_topics", {"now": now, "hours": 3, "baseline_hours": 24}),
         "claims": ("claim_activity", {"now": now, "hours": 6, "limit": 8}),
+        "incidents_open": ("incidents", {"status": incidenting.OPEN, "limit": 500}),
+        "incidents_week": ("incident_response_times", {"since": now - timedelta(days=7), "until": now}),
+        "narratives": ("narratives", {"since": now - timedelta(hours=6), "until": now, "limit": 8}),
     }
-    if with_alerts:
-        wanted |= {"incidents_open": ("incidents", {"status": incidenting.OPEN, "limit": 500}),
-                   "incidents_week": ("incident_response_times", {"since": now - timedelta(days=7), "until": now}),
-                   "narratives": ("narratives", {"since": now - timedelta(hours=6), "until": now, "limit": 8})}
     return wanted
 
 
@@ -56,12 +55,10 @@ def _fetch(url: str, wanted: dict[str, tuple[str, dict[str, Any]]]) -> dict[str,
 
 @loading
 def fetch(now: datetime, by: str, hours: int) -> Live:
-    ready = alerting.ready() and incidenting.ready()
-    got = _fetch(os.environ.get(URL_ENV, ""), requests(now, by, hours, ready))
-    return Live(got["tiles"].iloc[0],
-                incidenting.summary_of(got["incidents_open"], got["incidents_week"]) if ready else None,
+    got = _fetch(os.environ.get(URL_ENV, ""), requests(now, by, hours))
+    return Live(got["tiles"].iloc[0], incidenting.summary_of(got["incidents_open"], got["incidents_week"]),
                 got["breakdown"].rename(columns={by: "series"}), got["topics"], got["claims"],
-                alerting.readable(got["narratives"]) if ready else None)
+                alerting.readable(got["narratives"]))
 
 
 def tiles(live: Live) -> None:
@@ -78,11 +75,6 @@ def tiles(live: Live) -> None:
                    None if pd.isna(hour) or pd.isna(day) else f"{(hour - day) * 100:+.0f} pts vs 24 h",
                    delta_color="inverse", help=f"Of {int(row['labelled_hour'])} labelled posts in the last hour.")
     summary = live.incidents
-    if summary is None:
-        labels = ("Open incidents", "Median time to acknowledge", "Median time to first response", "Within target")
-        for col, label in zip(cols[3:], labels, strict=True):
-            col.metric(label, "—", help="Incidents are not available from this engine yet.")
-        return
     late = [f"{summary.high} high" if summary.high else "", f"{summary.overdue} overdue" if summary.overdue else ""]
     cols[3].metric("Open incidents", summary.open, " · ".join(w for w in late if w) or None,
                    delta_color="inverse" if summary.high or summary.overdue else "off",

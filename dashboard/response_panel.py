@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import posting_view
-from dashboard.data import act, available, flash, query, session, settings
+from dashboard.data import act, flash, query, session, settings
 from responses import fill, limits, rank, suggest
 from responses.model import Entry, IncidentContext, Suggestion, entries_from_rows
 from responses.similarity import best_available
@@ -43,9 +43,6 @@ def suggestions(context: IncidentContext) -> list[Suggestion]:
 def show_suggestions(incident_id: int, context: IncidentContext | None = None) -> None:
     """The panel. `context` overrides what `incident_detail` says of the incident (for pages that know better)."""
     if context is None:
-        if not available("incident_detail"):
-            st.info("Suggestions need the incidents area's `incident_detail` query, which this engine does not serve.")
-            return
         detail = query("incident_detail", incident_id=incident_id)
         if detail.empty:
             st.info(f"No incident #{incident_id}.")

@@ -15,7 +15,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.data import available, query
+from dashboard.data import query
 
 LIMIT = 5000
 STATUS_COLOURS = alt.Scale(domain=["open", "closed"], range=["#d6604d", "#4393c3"])
@@ -34,8 +34,6 @@ def chart(frame: pd.DataFrame) -> alt.Chart:
 
 def show(since: datetime, until: datetime) -> None:
     """The map of the window's located 311 requests and the time to close per service."""
-    if not (available("service_request_map") and available("service_time_to_close")):
-        return  # an engine from before migration 016 serves neither
     st.subheader("311 requests on a map")
     window = {"since": since.isoformat(), "until": until.isoformat()}
     located = query("service_request_map", **window, limit=LIMIT)

@@ -20,6 +20,7 @@ from core.errors import CivicRadarError
 
 ARROW = "application/vnd.apache.arrow.stream"
 URL_ENV, TOKEN_ENV = "CIVICRADAR_SERVICE_URL", "CIVICRADAR_SERVICE_TOKEN"
+CLIENT_HEADER, ACTOR_HEADER = "x-civicradar-client", "x-civicradar-actor"  # as storage.callers reads them
 # An idle pooled connection is dropped here before the service closes it (storage.service.KEEP_ALIVE_SECONDS,
 # 30 s): reusing one the service is closing at that very moment is what "Server disconnected" was.
 KEEPALIVE_EXPIRY_SECONDS = 20.0
@@ -48,9 +49,12 @@ class OutcomeUnknown(ServiceUnreachable):
 
 
 class StorageClient:
-    def __init__(self, url: str, token: str, timeout: float = 30.0):
-        common: dict[str, Any] = {"base_url": url.rstrip("/"), "headers": {"Authorization": f"Bearer {token}"},
-                                  "timeout": timeout}
+    """`client`: this program's name (dashboard, cli, bench, ...), recorded with every audit row the service writes.
+    Actions, SQL and snapshots name the person acting; the service checks their role (storage.callers)."""
+
+    def __init__(self, url: str, token: str, timeout: float = 30.0, client: str = "unnamed"):
+        headers = {"Authorization": f"Bearer {token}", CLIENT_HEADER: client}
+        common: dict[str, Any] = {"base_url": url.rstrip("/"), "headers": headers, "timeout": timeout}
         self._http = httpx.Client(**common, limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS))
         # A second attempt goes on a new connection: another idle one from the pool may be just as stale.
         self._fresh = httpx.Client(**common, limits=httpx.Limits(max_keepalive_connections=0))
@@ -84,12 +88,18 @@ class StorageClient:
             return ServiceUnreachable(f"{where} is not reachable: {error} (tried twice; is the engine running?)")
         return ServiceUnreachable(f"{where} is not reachable: {error}")
 
-    def _post(self, path: str, body: dict[str, Any], accept: str = ARROW, idempotent: bool = True) -> httpx.Response:
-        return self._send("POST", path, idempotent, json=body, headers={"Accept": accept})
+    def _post(self, path: str, body: dict[str, Any], accept: str = ARROW, idempotent: bool = True,
+              actor: str | None = None) -> httpx.Response:
+        headers = {"Accept": accept, **({ACTOR_HEADER: actor} if actor else {})}
+        return self._send("POST", path, idempotent, json=body, headers=headers)
 
     def query(self, name: str, **params: Any) -> pd.DataFrame:
+        return self.query_as(name, None, **params)
+
+    def query_as(self, name: str, actor: str | None, /, **params: Any) -> pd.DataFrame:
+        """A named query read for `actor`: the queries that return personal data (`Query.roles`) need one."""
         body = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in params.items()}
-        return _frame(self._post(f"/v1/query/{name}", body))
+        return _frame(self._post(f"/v1/query/{name}", body, actor=actor))
 
     def sql(self, sql: str, actor: str, row_limit: int | None = None,
             timeout_seconds: float | None = None) -> tuple[pd.DataFrame, bool]:

@@ -301,5 +301,6 @@ def actions() -> dict[str, Action]:
         "sign_in": Action(audit_only, {"via": Param("str", "password")}, frozenset({"viewer", *STAFF}),
                           "Record a sign-in in the audit log."),
         "sign_in_failed": Action(audit_only, {"client": Param("str", "unknown")}, frozenset({"viewer", *STAFF}),
-                                 "Record a failed sign-in (the name tried, the client address) in the audit log."),
+                                 "Record a failed sign-in (the name tried, the client address) in the audit log.",
+                                 any_actor=True),  # the name tried may be no user at all
     }

@@ -98,6 +98,7 @@ QUERIES: dict[str, Query] = {
         {**ITEM, "limit": Param("int", 50)},
         doc="The same resident's other contacts, across channels (same handle id per platform, same hashed e-mail "
             "address or phone number): a case history of what they sent the agency, never their public posts.",
+        roles=COMMS,  # the staff who work the inbox; other roles see items without contacts
     ),
     "inbox_thread": Query(
         """
@@ -133,6 +134,7 @@ QUERIES: dict[str, Query] = {
         ITEM,
         doc="Where a reply sent from CivicRadar goes: the item's author handle and, for SMS, the resident's number "
             "(only when the intake source keeps contacts; otherwise null) and the agency number it was sent to.",
+        roles=POSTERS,  # the resident's phone number: only for those who may send the reply
     ),
     "inbox_stats": Query(
         """

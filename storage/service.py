@@ -6,9 +6,13 @@ Routes (all but /health need `Authorization: Bearer <token>`):
   GET  /v1/info                   what the dashboard shows of the settings (agency, time zone, watches, topics)
   GET  /v1/queries                named queries and their parameters
   POST /v1/query/{name}           JSON body of parameters; Arrow IPC stream if Accept asks for it, else JSON
-  POST /v1/sql                    {"sql": "..."}: analysts' read-only SQL (row and time limits)
+  POST /v1/sql                    {"sql": "...", "actor": "..."}: analysts' read-only SQL (row and time limits)
   POST /v1/actions/{name}         {"actor": "...", "params": {...}}: one named write, audited
   POST /v1/snapshot               {"actor": "..."}: a consistent Parquet copy of every table (storage.snapshot)
+
+Each client names itself in `x-civicradar-client`, recorded with every audit row. Actions, SQL, snapshots and the
+queries that return personal data (`Query.roles`; the reader in `x-civicradar-actor`) are refused (403, audited)
+unless the actor's role, looked up in the users file (storage.callers), allows them.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from storage import sandbox
 from storage.actions import ACTIONS
+from storage.callers import ACTOR_HEADER, CLIENT_HEADER, SQL_ROLES, Caller, Directory, client_name, refusal
 from storage.db import Database
 from storage.queries import QUERIES, QueryError
 from storage.snapshot import write_snapshot
@@ -95,8 +100,10 @@ class TokenAuth:
 def create_app(db: Database, token: str, clock: Callable[[], tuple[datetime, bool]],
                sql_row_limit: int = 10_000, sql_timeout: float = 10.0,
                info: dict[str, Any] | None = None, snapshot_dir: Path | None = None,
-               read_slots: int = 2) -> Starlette:
+               read_slots: int = 2, directory: Directory | None = None) -> Starlette:
+    """`directory`: who the actors are (the users file); without one, every actor is unknown and refused."""
     reads = ReadSlots(read_slots)
+    gate = Gate(db, directory)
 
     def health(request: Request) -> Response:
         return json_response({"ok": True})
@@ -118,18 +125,22 @@ def create_app(db: Database, token: str, clock: Callable[[], tuple[datetime, boo
         if name not in QUERIES:
             return json_response({"error": f"no query named {name!r}; GET /v1/queries lists them"}, 404)
         params = QUERIES[name].bind(name, await _body(request))
+        if refused := await gate.query(request, name, params):
+            return refused
         table = await reads.run(lambda: db.reader().execute(QUERIES[name].sql, params).to_arrow_table())
         return table_response(request, table)
 
     async def sql(request: Request) -> Response:
         body = await _body(request)
-        text, actor = str(body.get("sql", "")), str(body.get("actor", "service"))
+        text, caller = str(body.get("sql", "")), gate.caller(request, body)
+        if refused := await gate.check(request, caller.actor, SQL_ROLES, "sql", {"sql": text[:10_000]}):
+            return refused
         rows = min(int(body.get("row_limit") or sql_row_limit), sql_row_limit)  # a client may only lower limits
         seconds = min(float(body.get("timeout_seconds") or sql_timeout), sql_timeout)
         try:
             result = await reads.run(lambda: sandbox.run(db, text, max(rows, 1), seconds))
         finally:
-            db.audit(actor, "sql", {"sql": text[:10_000]})
+            db.audit(caller.actor, "sql", {"sql": text[:10_000], "service_client": caller.client})
         return table_response(request, result.table, {"x-truncated": str(result.truncated).lower()})
 
     async def action(request: Request) -> Response:
@@ -137,20 +148,24 @@ def create_app(db: Database, token: str, clock: Callable[[], tuple[datetime, boo
         if name not in ACTIONS:
             return json_response({"error": f"no action named {name!r}"}, 404)
         body = await _body(request)
-        actor = str(body.get("actor") or "")
-        if not actor:
+        caller, chosen = gate.caller(request, body), ACTIONS[name]
+        if not caller.actor:
             return json_response({"error": "an action needs the acting user ('actor')"}, 400)
-        chosen = ACTIONS[name]
         params = chosen.bind(name, body.get("params") or {})
-        result = await _in_thread(lambda: db.run_action(name, chosen.fn, actor, params, chosen.audit(params)))
+        audited = {**chosen.audit(params), "service_client": caller.client}
+        if not chosen.any_actor and (refused := await gate.check(request, caller.actor, chosen.roles, name, audited)):
+            return refused
+        result = await _in_thread(lambda: db.run_action(name, chosen.fn, caller.actor, params, audited))
         return json_response(result)
 
     async def snapshot(request: Request) -> Response:
-        actor = str((await _body(request)).get("actor") or "")
-        if snapshot_dir is None or not actor:
+        caller = gate.caller(request, await _body(request))
+        if snapshot_dir is None or not caller.actor:
             return json_response({"error": "snapshots need a snapshot folder (engine) and an 'actor'"}, 400)
+        if refused := await gate.check(request, caller.actor, SQL_ROLES, "snapshot", {}):
+            return refused
         result = await _in_thread(lambda: write_snapshot(db, snapshot_dir))
-        db.audit(actor, "snapshot", {"path": result["path"]})
+        db.audit(caller.actor, "snapshot", {"path": result["path"], "service_client": caller.client})
         return json_response(result)
 
     routes = [
@@ -168,6 +183,34 @@ def create_app(db: Database, token: str, clock: Callable[[], tuple[datetime, boo
         middleware=[Middleware(TokenAuth, token=token)],
         exception_handlers={QueryError: _bad_request, ValueError: _bad_request},
     )
+
+
+class Gate:
+    """The service's own role check (storage.callers); a refusal is a 403 and an audit row ('refused')."""
+
+    def __init__(self, db: Database, directory: Directory | None) -> None:
+        self.db, self.directory = db, directory
+
+    def caller(self, request: Request, body: dict[str, Any]) -> Caller:
+        client, actor = client_name(request.headers.get(CLIENT_HEADER)), str(body.get("actor") or "")
+        return self.directory.caller(client, actor) if self.directory else Caller(client, actor, None)
+
+    async def query(self, request: Request, name: str, params: dict[str, Any]) -> Response | None:
+        """A query that returns personal data (`Query.roles`) is read for the actor header's user, role checked."""
+        roles = QUERIES[name].roles
+        return None if roles is None else await self.check(request, "", roles, name, params)
+
+    async def check(self, request: Request, actor: str, roles: frozenset[str], what: str,
+                    details: dict[str, Any]) -> Response | None:
+        """None if the actor (from the body, else the actor header) may do `what`; else the refusal, audited."""
+        caller = self.caller(request, {"actor": actor or request.headers.get(ACTOR_HEADER, "")})
+        reason = refusal(caller, roles, what.replace("_", " "))
+        if reason is None:
+            return None
+        log.warning("refused %s from the %s client: %s", what, caller.client, reason)
+        about = {**details, "refused": what, "role": caller.role, "service_client": caller.client, "reason": reason}
+        await _in_thread(lambda: self.db.audit(caller.actor or "(nobody)", "refused", about))
+        return json_response({"error": reason}, 403)
 
 
 async def _body(request: Request) -> dict[str, Any]:

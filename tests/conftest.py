@@ -8,15 +8,27 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from collectors.base import Batch
+from core.users import UserFile
 from helpers import free_port, make_post
+from storage.callers import Directory
 from storage.client import StorageClient
 from storage.db import Database
 from storage.service import Service, create_app
 
 TOKEN = "test-token-0123456789"
 SEED_NOW = datetime(2026, 11, 2, tzinfo=UTC)
+# The people the service fixture's tests act as (the service checks each actor's role in a users file).
+ACTORS = {"ann": "comms", "bo": "comms", "cy": "lead", "analyst@county": "analyst", "a": "analyst",
+          "viewer": "viewer", "comms": "comms", "lead": "lead", "analyst": "analyst", "admin": "admin"}
+
+
+def users_directory(path: Path, roles: dict[str, str]) -> Directory:
+    """A users file (single-sign-on style entries: no passwords) naming each actor's role, as the service reads it."""
+    path.write_text(yaml.safe_dump({"users": {name: {"role": role} for name, role in roles.items()}}), encoding="utf-8")
+    return Directory(UserFile(path))
 
 
 @pytest.fixture
@@ -50,10 +62,11 @@ def seeded_db(fresh_db: Database) -> Database:
 
 
 @pytest.fixture
-def service(seeded_db: Database) -> Iterator[tuple[StorageClient, Database]]:
+def service(seeded_db: Database, tmp_path: Path) -> Iterator[tuple[StorageClient, Database]]:
     """The real storage service on a free port, serving the seeded database; yields a client and the db."""
     app = create_app(seeded_db, TOKEN, lambda: (SEED_NOW.replace(tzinfo=None), False),
-                     info={"agency": "Test County", "refresh_seconds": 1, "watches": ["covid-19", "vaccines"]})
+                     info={"agency": "Test County", "refresh_seconds": 1, "watches": ["covid-19", "vaccines"]},
+                     directory=users_directory(tmp_path / "service-users.yaml", ACTORS))
     server = Service(app, "127.0.0.1", free_port())
     server.start()
     url = f"http://127.0.0.1:{server.server.config.port}"

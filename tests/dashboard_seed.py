@@ -13,10 +13,12 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from conftest import SEED_NOW, TOKEN
+from core.users import UserFile
 from dashboard.auth import Session, UserStore
 from dashboard.data import SESSION_KEY
 from helpers import free_port
 from storage import rollup
+from storage.callers import Directory
 from storage.client import TOKEN_ENV, URL_ENV, StorageClient
 from storage.db import Database
 from storage.service import Service, create_app
@@ -108,7 +110,7 @@ def dash_fixture(seeded_db, tmp_path, monkeypatch) -> Iterator[tuple[StorageClie
     app = create_app(db, TOKEN, lambda: (NOW, False), sql_row_limit=1000, sql_timeout=5,
                      info={"agency": "Test County", "refresh_seconds": 1, "watches": ["covid-19", "vaccines"],
                            "topics": list(TOPICS), "sql_row_limit": 1000, "sql_timeout_seconds": 5},
-                     snapshot_dir=tmp_path / "snapshots")
+                     snapshot_dir=tmp_path / "snapshots", directory=Directory(UserFile(tmp_path / "users.yaml")))
     server = Service(app, "127.0.0.1", free_port())
     server.start()
     client = StorageClient(f"http://127.0.0.1:{server.server.config.port}", TOKEN)
@@ -116,6 +118,7 @@ def dash_fixture(seeded_db, tmp_path, monkeypatch) -> Iterator[tuple[StorageClie
     store = UserStore(users)
     for role, password in PASSWORDS.items():
         store.add(role, role, name=f"{role.title()} User", password=password, rounds=4)
+    store.add("lead", "lead", name="Lead User", password="lead-pass-1", rounds=4)  # the service checks every actor
     settings = tmp_path / "settings.toml"
     settings.write_text(f'[dashboard]\nusers_file = "{users}"\nsignin_attempts = 3\n'
                         '[retention]\npseudonymise_handles = true\n', encoding="utf-8")

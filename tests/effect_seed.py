@@ -11,10 +11,12 @@ from dashboard_seed import PASSWORDS
 
 from collectors.base import Batch, Post
 from conftest import TOKEN
+from core.users import UserFile
 from dashboard.auth import UserStore
 from helpers import free_port
 from storage import incident_actions, labels
 from storage.actions import ACTIONS
+from storage.callers import Directory
 from storage.client import TOKEN_ENV, URL_ENV
 from storage.db import Database, utcnow
 from storage.service import Service, create_app
@@ -107,7 +109,8 @@ def serve_fixture(fresh_db, tmp_path, monkeypatch):
         st.cache_data.clear()
         st.cache_resource.clear()
         app = create_app(fresh_db, TOKEN, lambda: (engine_now, False),
-                         info={"agency": "Test County", "refresh_seconds": 1, "watches": ["covid-19"]})
+                         info={"agency": "Test County", "refresh_seconds": 1, "watches": ["covid-19"]},
+                         directory=Directory(UserFile(tmp_path / "users.yaml")))
         server = Service(app, "127.0.0.1", free_port())
         server.start()
         servers.append(server)

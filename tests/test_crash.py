@@ -114,7 +114,7 @@ def crash_setup(tmp_path, write_settings, tiny_models_dir):
 
 
 def cursor_line(client: StorageClient) -> int:
-    frame, _ = client.sql("SELECT cursor FROM cursors WHERE source = 'demo'", actor="test")
+    frame, _ = client.sql("SELECT cursor FROM cursors WHERE source = 'demo'", actor="cli:test")
     return json.loads(frame["cursor"].iloc[0])["line"] if len(frame) else 0  # noqa: RUF100
 
 
@@ -122,7 +122,7 @@ def check_posts(client: StorageClient, ids: list[str]) -> int:
     """Stored posts are exactly the rows the cursor acknowledges (read in one snapshot)."""
     frame, _ = client.sql(
         "SELECT (SELECT cursor FROM cursors WHERE source = 'demo') AS cursor, "
-        "(SELECT list(post_id) FROM posts WHERE source = 'demo') AS ids", actor="test")
+        "(SELECT list(post_id) FROM posts WHERE source = 'demo') AS ids", actor="cli:test")
     cursor, stored = frame["cursor"].iloc[0], list(frame["ids"].iloc[0] if frame["ids"].iloc[0] is not None else [])
     line = json.loads(cursor)["line"] if isinstance(cursor, str) else 0  # NULL (NaN) before the first batch
     assert sorted(stored) == sorted(ids[:line]), f"cursor at {line}, {len(stored)} posts stored"
@@ -135,7 +135,8 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(crash_setup):
     for _ in range(KILLS):
         engine = start_engine(settings)
         try:
-            client = StorageClient(url, wait_for(lambda: token_file.exists() and token_file.read_text(), what="token"))
+            client = StorageClient(url, wait_for(lambda: token_file.exists() and token_file.read_text(), what="token"),
+                                   client="cli")  # an operator on the host: `cli:NAME` actors act as admins
             wait_for(lambda c=client: c.clock(), what="the service")
             line = max(line, check_posts(client, ids))
             time.sleep(rng.uniform(0.2, 2.5))
@@ -144,7 +145,8 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(crash_setup):
             engine.wait(timeout=10)
     engine = start_engine(settings)
     try:
-        client = StorageClient(url, wait_for(lambda: token_file.exists() and token_file.read_text(), what="token"))
+        client = StorageClient(url, wait_for(lambda: token_file.exists() and token_file.read_text(), what="token"),
+                               client="cli")  # an operator on the host: `cli:NAME` actors act as admins
         wait_for(lambda: cursor_line(client) >= len(ids), timeout=120, what="the replay to finish")
         wait_for(lambda: settled(client), timeout=120, what="labels and deliveries to catch up")
         assert check_posts(client, ids) == len(ids)
@@ -160,7 +162,7 @@ def settled(client: StorageClient) -> bool:
         frame, _ = client.sql(
             "SELECT (SELECT count(*) FROM posts) - (SELECT count(*) FROM labels) AS unlabelled, "
             "(SELECT count(*) FROM deliveries WHERE status <> 'sent') AS unsent, "
-            "(SELECT count(*) FROM deliveries) AS deliveries", actor="test")
+            "(SELECT count(*) FROM deliveries) AS deliveries", actor="cli:test")
     except ServiceError:
         return False
     row = frame.iloc[0]

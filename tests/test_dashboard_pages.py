@@ -122,7 +122,7 @@ def test_narratives_claims_matches_and_register_edits(dash):
     assert not at.exception
     assert db.reader().execute("SELECT count(*) FROM claims WHERE claim_id = 'REG-1'").fetchone() == (0,)
     assert [row[0] for row in audit(db, "register_save")] == ["comms"]
-    assert details(audit(db, "register_remove")[0]) == {"claim_id": "REG-1"}
+    assert details(audit(db, "register_remove")[0]) == {"claim_id": "REG-1", "service_client": "dashboard"}
 
 
 def test_viewers_read_the_register_but_cannot_edit(dash):
@@ -180,7 +180,7 @@ def test_admin_adds_changes_and_removes_users(dash, tmp_path):
     _, db = dash
     at = page("admin", "admin").run()
     assert not at.exception
-    assert len(at.dataframe[0].value) == 4
+    assert len(at.dataframe[0].value) == 5  # a user per role
     add = at.text_input
     add[0].input("newcomer")
     add[1].input("New Comer")

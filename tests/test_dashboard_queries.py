@@ -87,12 +87,12 @@ def test_actions_refuse_bad_input(dash):
 
 def test_sql_limits_can_only_be_lowered(dash):
     client, _ = dash
-    frame, truncated = client.sql("SELECT * FROM range(5000)", "a", row_limit=10)
+    frame, truncated = client.sql("SELECT * FROM range(5000)", "analyst", row_limit=10)
     assert len(frame) == 10 and truncated
-    frame, truncated = client.sql("SELECT * FROM range(5000)", "a", row_limit=10**9)
+    frame, truncated = client.sql("SELECT * FROM range(5000)", "analyst", row_limit=10**9)
     assert len(frame) == 1000 and truncated  # the service's own limit in these tests
     with pytest.raises(ServiceError, match=r"longer than the 0\.2 s limit"):
-        client.sql("SELECT count(*) FROM range(10000000000)", "a", timeout_seconds=0.2)
+        client.sql("SELECT count(*) FROM range(10000000000)", "analyst", timeout_seconds=0.2)
 
 
 def test_snapshot_is_a_complete_duckdb_loadable_copy(dash, tmp_path):

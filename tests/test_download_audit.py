@@ -42,7 +42,8 @@ def test_the_recorder_writes_one_audit_row_through_the_service(dash):
     exports.recorded(result.frame, "Parquet", analyst.download_recorder(client, "analyst", result))
     rows = audit(db, "download")
     assert len(rows) == 1 and rows[0][0] == "analyst"
-    assert details(rows[0]) == {"view": "hourly", "sql": QUERY, "format": "Parquet", "rows": 7}
+    assert details(rows[0]) == {"view": "hourly", "sql": QUERY, "format": "Parquet", "rows": 7,
+                                "service_client": "unnamed"}
 
 
 def test_the_sql_page_records_downloads_as_the_signed_in_user(dash, monkeypatch):
@@ -58,7 +59,8 @@ def test_the_sql_page_records_downloads_as_the_signed_in_user(dash, monkeypatch)
     exports.recorded(frame, "CSV", record)
     rows = audit(db, "download")
     assert [r[0] for r in rows] == ["analyst", "analyst"]
-    assert [details(r) for r in rows] == [{"view": None, "sql": QUERY, "format": f, "rows": 2} for f in ("XLSX", "CSV")]
+    assert [details(r) for r in rows] == [{"view": None, "sql": QUERY, "format": f, "rows": 2,
+                                          "service_client": "dashboard"} for f in ("XLSX", "CSV")]
 
 
 def test_admins_see_downloads_in_the_audit_log(dash):
@@ -70,7 +72,8 @@ def test_admins_see_downloads_in_the_audit_log(dash):
     assert not at.exception
     log = at.dataframe[-1].value
     assert list(log["action"]) == ["download"] and list(log["actor"]) == ["analyst"]
-    assert json.loads(log["details"][0]) == {"view": None, "sql": "SELECT 1", "format": "CSV", "rows": 1}
+    assert json.loads(log["details"][0]) == {"view": None, "sql": "SELECT 1", "format": "CSV", "rows": 1,
+                                                 "service_client": "unnamed"}
 
 
 @pytest.mark.slow
@@ -103,4 +106,5 @@ def test_a_click_in_a_real_browser_downloads_the_file_and_records_it(dash, dashb
         time.sleep(0.1)
     rows = audit(db, "download")
     assert [r[0] for r in rows] == ["analyst"]
-    assert details(rows[0]) == {"view": None, "sql": "SELECT '=1+1' AS text, -5 AS n", "format": "CSV", "rows": 1}
+    assert details(rows[0]) == {"view": None, "sql": "SELECT '=1+1' AS text, -5 AS n", "format": "CSV", "rows": 1,
+                                "service_client": "dashboard"}

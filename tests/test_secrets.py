@@ -102,10 +102,10 @@ def test_no_secret_leaks_anywhere(tmp_path, write_settings):
     engine = subprocess.Popen([str(exe), "--settings", str(settings), "engine"], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, env=env)
     try:
-        client = StorageClient(f"http://127.0.0.1:{port}", SECRETS["CR_TOKEN"])
+        client = StorageClient(f"http://127.0.0.1:{port}", SECRETS["CR_TOKEN"], client="cli")  # `cli:NAME`: an operator
         wait_for(lambda: failed_deliveries(client) >= 2, timeout=120, what="deliveries to be tried and refused")
         wait_for(lambda: x_failed(client), timeout=60, what="the X source to be refused")
-        snapshot = client._http.post("/v1/snapshot", json={"actor": "test"}).json()
+        snapshot = client._http.post("/v1/snapshot", json={"actor": "cli:test"}).json()
         refused = httpx.post(f"http://127.0.0.1:{port}/v1/query/nope", headers={"Authorization": "Bearer x"})
         pages = [refused.text, client._http.post("/v1/query/nope", json={}).text,
                  client._http.post("/v1/sql", json={"sql": "x"}).text]
@@ -128,12 +128,12 @@ def test_no_secret_leaks_anywhere(tmp_path, write_settings):
 
 def failed_deliveries(client: StorageClient) -> int:
     frame, _ = client.sql("SELECT count(*) AS n FROM deliveries WHERE attempts > 0 AND last_error IS NOT NULL",
-                          actor="test")
+                          actor="cli:test")
     return int(frame["n"].iloc[0])
 
 
 def x_failed(client: StorageClient) -> bool:
-    frame, _ = client.sql("SELECT count(*) AS n FROM runs WHERE source = 'x' AND status = 'error'", actor="test")
+    frame, _ = client.sql("SELECT count(*) AS n FROM runs WHERE source = 'x' AND status = 'error'", actor="cli:test")
     return int(frame["n"].iloc[0]) > 0
 
 

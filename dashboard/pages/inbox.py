@@ -10,9 +10,6 @@ user = require("read")
 connect()
 st.title("Inbox")
 show_flash()
-if not inboxing.ready():
-    st.info("This engine does not serve the inbox yet (the inbox area's queries are missing).")
-    st.stop()
 moment = now()[0]
 counts = inboxing.counts(moment)
 tiles = st.columns(4)

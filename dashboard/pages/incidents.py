@@ -10,9 +10,6 @@ connect()
 meta = info()
 st.title("Incidents")
 show_flash()
-if not incidenting.ready():
-    st.info("This engine does not group alerts into incidents yet (the incidents area's queries are missing).")
-    st.stop()
 previous = incidenting.previous_visit()
 changed = incidenting.since(previous)
 with st.container(border=True):

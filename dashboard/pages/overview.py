@@ -46,7 +46,7 @@ def live_view() -> None:
     else:
         left.altair_chart(charts.styled(charts.growth_bars(rising, "topic"), wall), width="stretch")
     right.subheader("Narratives and known claims (last 6 h)")
-    if data.narratives is not None and not data.narratives.empty:
+    if not data.narratives.empty:
         right.dataframe(data.narratives[["title", "posts", "growth", "platforms"]], hide_index=True,
                         width="stretch", column_config={"growth": st.column_config.NumberColumn(format="%.1f×")})
     if data.claims.empty:
