@@ -45,3 +45,19 @@ def test_the_writer_commits_all_or_nothing(fresh_db):
     recorded = alert_stores.write(fresh_db, lambda w: w.record(finding, timedelta(hours=1), T))
     assert recorded.event == "raised"
     assert alert_stores.write(fresh_db, lambda w: w.incidents.membership(recorded.alert_id)) is None
+
+
+def test_a_detection_pass_hands_detectors_the_read_only_reader(fresh_db):
+    from alerts.detect import run_pass
+    from settings import Settings
+
+    seen = []
+
+    def spy(ctx) -> list[Finding]:
+        seen.append(type(ctx.reader))
+        with pytest.raises(duckdb.TransactionException, match="read-only"):
+            ctx.reader._cursor.execute("DELETE FROM posts")
+        return []
+
+    assert run_pass(fresh_db, Settings(), T, detectors=[spy]).steps == 1
+    assert seen == [AlertReader]
