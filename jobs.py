@@ -30,16 +30,15 @@ from collectors.accounts import with_directions
 from collectors.base import Batch, Collector, CollectorError, Watch, WatchMatcher
 from collectors.intake import contact_hash
 from collectors.replay import ReplayCollector
-from core.errors import CivicRadarError
-from core.runs import Job, Progress
 from core.users import UserFile
 from dashboard import users_cli
 from dashboard.auth import AuthError
 from responses.library import library_jobs
 from settings import Settings, SettingsError
 from storage import retention
+from storage.actions import ACTIONS
 from storage.callers import OPERATOR_CLIENT, OPERATOR_PREFIX, Directory
-from storage.client import TOKEN_ENV, URL_ENV, StorageClient
+from storage.client import TOKEN_ENV, URL_ENV, ServiceError, StorageClient
 from storage.db import Database, StorageError, naive_utc
 from storage.lake import LakeError
 from storage.lake import config_from as lake_config
@@ -250,6 +249,10 @@ def public_info(s: Settings) -> dict[str, Any]:
     }
 
 
+def _bound(fn: Callable[[str], Any], arg: str) -> Callable[[], Any]:
+    return lambda: fn(arg)
+
+
 def directory(s: Settings) -> Directory:
     """Who may act through the storage service: the users file the dashboard signs in against."""
     return Directory(UserFile(s.path(s.dashboard.users_file)), s.dashboard.sso_default_role)
@@ -325,15 +328,9 @@ def cmd_collect(s: Settings, args: argparse.Namespace) -> int:
         engine.db.close()
 
 
-def operator_client(s: Settings, timeout: float) -> AbstractContextManager[tuple[Client, str]]:
-    """The CLI's one client path (storage.local): the running engine's service, else the database file."""
-    remote = partial(StorageClient, service_url(s), service_token(s), timeout=timeout, client=OPERATOR_CLIENT)
-    return client_path(remote, lambda: open_database(s), service_url(s))
-
-
 def cmd_status(s: Settings, args: argparse.Namespace) -> int:
     try:
-        client = StorageClient(service_url(s), service_token(s), timeout=5)
+        client = StorageClient(service_url(s), service_token(s), timeout=5, client=OPERATOR_CLIENT)
         counts, health = client.query("post_counts"), client.query("source_health")
         where = f"engine running, service at {service_url(s)}"
     except ServiceError:
@@ -357,7 +354,7 @@ def cmd_digest(s: Settings, args: argparse.Namespace) -> int:
     from alerts.engine import database_queries, last_engine_clock, preview_digest
 
     try:
-        client = StorageClient(service_url(s), service_token(s), timeout=60)
+        client = StorageClient(service_url(s), service_token(s), timeout=60, client=OPERATOR_CLIENT)
         now = client.clock()[0]
     except ServiceError:
         db = Database(s.db_path)
@@ -388,8 +385,19 @@ def cmd_forget(s: Settings, args: argparse.Namespace) -> int:
         return 2
     params = {"author_id": author, "platform": args.platform}
     actor = f"{OPERATOR_PREFIX}{os.environ.get('USER', 'unknown')}"
-    with operator_client(s, timeout=30) as (client, _):
-        result = client.action("forget_author", actor, **params)
+    try:
+        result = StorageClient(service_url(s), service_token(s), timeout=30, client=OPERATOR_CLIENT).action(
+            "forget_author", actor, **params)
+    except ServiceError as e:
+        if e.status is not None:
+            raise
+        db = Database(s.db_path)
+        try:
+            action = ACTIONS["forget_author"]
+            result = db.run_action("forget_author", action.fn, actor, action.bind("forget_author", params),
+                                   action.audit(params))
+        finally:
+            db.close()
     print(f"removed {result['posts_removed']} posts (and their labels) by that author")
     return 0
 
