@@ -51,6 +51,9 @@ class Rules:
             raise SettingsError("\n".join(errors))
 
     def __call__(self, model: type[M]) -> M:
+        if model not in self._by_model:
+            raise DetectorError(f"{model.__module__}.{model.__name__} is not the settings model of a registered "
+                                "detector (its module in alerts/detectors/ declares it in DETECTOR.rules)")
         return cast(M, self._by_model[model])
 
 

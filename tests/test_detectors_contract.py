@@ -12,6 +12,7 @@ import pytest
 import settings
 from alerts import registry
 from alerts.context import Context
+from alerts.detect import run_pass
 from alerts.model import SEVERITIES, Evidence, Finding
 from collectors.base import Batch, Claim, Post
 from storage import alert_stores
@@ -110,19 +111,61 @@ def test_bad_detector_tables_fail_naming_file_and_key(write_settings):
     assert "alerts.volumee: no detector has a table of that name (known: claims, coordination" in message
 
 
-def test_a_module_without_the_contract_is_refused_by_name(tmp_path, monkeypatch):
-    package = tmp_path / "somedetectors"
+ECHO = """
+from pydantic import Field
+
+from alerts.model import Finding
+from alerts.registry import Detector
+from settings import StrictModel
+
+
+class EchoRule(StrictModel):
+    \"\"\"[alerts.echo]: one finding per step when at least `min_posts` posts are stored.\"\"\"
+
+    enabled: bool = True
+    min_posts: int = Field(1, gt=0)
+
+
+def detect(ctx):
+    rule = ctx.rule(EchoRule)
+    if not rule.enabled or ctx.data_start is None:
+        return []
+    return [Finding("echo", "echo:all", "low", end, "Echo", "Posts are stored.") for end in ctx.steps]
+
+
+DETECTOR = Detector(detect, kinds=("echo",), rules={"echo": EchoRule}, order=1, windows=lambda rules: (7,))
+"""
+
+
+def use_package(tmp_path, monkeypatch, name: str, modules: dict[str, str]):
+    package = tmp_path / name
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "halfdone.py").write_text(textwrap.dedent("""
-        def detect(ctx):
-            return []
-    """))
+    for module, text in modules.items():
+        (package / f"{module}.py").write_text(textwrap.dedent(text))
     monkeypatch.syspath_prepend(str(tmp_path))
-    import somedetectors
-
-    monkeypatch.setattr(registry, "package", somedetectors)
+    monkeypatch.setattr(registry, "package", __import__(name))
     registry.detectors.cache_clear()
+
+
+def test_one_new_file_is_a_detector_the_pass_runs(tmp_path, monkeypatch, fresh_db):
+    shipped = {d.name: f"from alerts.detectors.{d.name} import DETECTOR\n" for d in registry.detectors()}
+    use_package(tmp_path, monkeypatch, "onefile", {"echo": ECHO, **shipped})  # the shipped ones and one new file
+    try:
+        s = settings.parse({"alerts": {"echo": {"min_posts": 2}}}, settings.DEFAULT_PATH)
+        assert registry.check(s)(registry.rule_models()["echo"]).min_posts == 2 and registry.kinds()[0] == "echo"
+        fresh_db.write_batch("test", Batch(posts("e", END - timedelta(minutes=30), 3, 20, "hello {i}"), None))
+        result = run_pass(fresh_db, s, END)
+        assert [r.finding.kind for r in result.recorded] == ["echo"] and result.counts()["raised"] == 1
+        with alert_stores.reading(fresh_db) as reader:
+            assert Context(reader, STEPS, s.alerts, s.zone, None).bucket_minutes == 1  # gcd(7, 5, 60)
+    finally:
+        monkeypatch.undo()
+        registry.detectors.cache_clear()
+
+
+def test_a_module_without_the_contract_is_refused_by_name(tmp_path, monkeypatch):
+    use_package(tmp_path, monkeypatch, "somedetectors", {"halfdone": "def detect(ctx):\n    return []\n"})
     try:
         with pytest.raises(registry.DetectorError, match=r"halfdone.py \(somedetectors.halfdone\) declares no DETEC"):
             registry.detectors()
