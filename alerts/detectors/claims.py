@@ -39,7 +39,6 @@ class ClaimRule(StrictModel):
                                       "fake", "incorrect", "unproven")
 
 
-
 def detect(ctx: Context) -> list[Finding]:
     rule = ctx.rule(ClaimRule)
     if not rule.enabled or not ctx.steps:

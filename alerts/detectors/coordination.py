@@ -35,7 +35,6 @@ class CoordinationRule(StrictModel):
     min_chars: int = Field(30, ge=0)
 
 
-
 def detect(ctx: Context) -> list[Finding]:
     rule = ctx.rule(CoordinationRule)
     if not rule.enabled or not ctx.steps:

@@ -43,7 +43,6 @@ class NarrativeRule(StrictModel):
     max_posts: int = Field(20_000, gt=0)
 
 
-
 def detect(ctx: Context) -> list[Finding]:
     rule = ctx.rule(NarrativeRule)
     if not rule.enabled or not ctx.steps:

@@ -52,7 +52,6 @@ class SentimentRule(StrictModel):
     high_rise: float = Field(0.35, gt=0, lt=1)
 
 
-
 def detect(ctx: Context) -> list[Finding]:
     vol, sent = ctx.rule(VolumeRule), ctx.rule(SentimentRule)
     if not (vol.enabled or sent.enabled) or not ctx.steps:
