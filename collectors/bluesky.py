@@ -35,6 +35,7 @@ from collectors.base import (
     count,
 )
 from collectors.http import error_for
+from collectors.kinds import SourceKind
 from collectors.mapping import (
     Mapped,
     decode_json,
@@ -304,3 +305,6 @@ def _sdk_error(error: Exception, where: str) -> CollectorError:
     return error_for(status, headers, str(getattr(response, "content", "")), f"Bluesky {where}", "")
 
 
+# The registry (collectors.registry) finds these declarations: nothing else to edit for these sources.
+JETSTREAM = SourceKind(JetstreamSettings, lambda name, s, ctx: JetstreamCollector(name, s, ctx.watches))
+BLUESKY_SEARCH = SourceKind(BlueskySearchSettings, lambda name, s, ctx: BlueskySearchCollector(name, s, ctx.watches))

@@ -30,6 +30,7 @@ from imap_tools.message import MailMessage
 from pydantic import Field
 
 from collectors.base import AuthFailed, BaseCollector, Batch, CollectorError, Post, SourceUnavailable, utc
+from collectors.kinds import SourceKind
 from collectors.mapping import Mapped, dump_state, each, load_state, obj, when
 from core.settings_base import SecretRef, SourceSettings
 
@@ -205,3 +206,6 @@ class ImapCollector(BaseCollector):
         except (OSError, TimeoutError, ssl.SSLError) as e:
             raise SourceUnavailable(f"{where}: cannot connect ({e}); retrying with backoff") from e
 
+
+# The registry (collectors.registry) finds this declaration: nothing else to edit for this source.
+SOURCE = SourceKind(ImapSettings, lambda name, s, ctx: ImapCollector(name, s, ctx.contact_key, ctx.wall))

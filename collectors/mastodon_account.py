@@ -26,6 +26,7 @@ from mastodon import Mastodon
 from pydantic import Field
 
 from collectors.base import BY_AGENCY, PUBLIC, TO_AGENCY, BadPayload, BaseCollector, Batch, CollectorError, Post
+from collectors.kinds import SourceKind
 from collectors.mapping import Mapped, dump_state, load_state, obj, text
 from collectors.mastodon import _newest as newest_id
 from collectors.mastodon import _translated as translated
@@ -135,3 +136,8 @@ class MastodonAccountCollector(BaseCollector):
         return replace(post, post_id=prefix + post.post_id,
                        **{k: prefix + v for k in ("reply_to_id", "repost_of_id", "quote_of_id")
                           if (v := getattr(post, k))})
+
+
+# The registry (collectors.registry) finds this declaration: nothing else to edit for this source.
+SOURCE = SourceKind(MastodonAccountSettings,
+                    lambda name, s, ctx: MastodonAccountCollector(name, s, ctx.accounts.mastodon))

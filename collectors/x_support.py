@@ -12,6 +12,7 @@ from requests.adapters import HTTPAdapter
 
 from collectors.base import AuthFailed, CollectorError, RateLimited, SourceUnavailable, Watch
 from collectors.http import retry_after
+from core.run_details import CAP_USD, SPEND_USD
 
 T = TypeVar("T")
 TWEEPY_HOST = "https://api.twitter.com"
@@ -59,7 +60,7 @@ def capped(name: str, stats: dict[str, Any], now: datetime) -> CollectorError:
     following = f"{now.year + now.month // 12}-{now.month % 12 + 1:02d}-01"
     return CollectorError(
         f"X monthly cap reached: {stats['post_reads']} posts and {stats['user_reads']} users read in "
-        f"{stats['month']}, ${stats['spend_usd']:.2f} of the ${stats['cap_usd']:.2f} cap. Collection from X is "
+        f"{stats['month']}, ${stats[SPEND_USD]:.2f} of the ${stats[CAP_USD]:.2f} cap. Collection from X is "
         f"stopped until {following} (UTC); raise sources.{name}.monthly_cap_usd to continue sooner.")
 
 

@@ -23,6 +23,7 @@ import jobs
 import settings as settings_module
 from collectors import registry
 from collectors.base import Batch, Post, Watch
+from core.settings_base import SourceSettings
 from intake.spool import Spool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +104,7 @@ def overrides(kind: str, url: str, ws: str, tmp_path: Path) -> dict[str, typing.
 
 
 def mapper_module(kind: str):
-    return importlib.import_module(registry.KINDS[kind][0].__module__)
+    return importlib.import_module(registry.KINDS[kind].settings.__module__)
 
 
 @pytest.fixture(scope="module")
@@ -127,9 +128,22 @@ def fakes(httpserver, monkeypatch, request):
     jet.stop()
 
 
+def test_every_source_settings_model_is_registered():
+    """A source module whose settings model has no SourceKind declaration would never be built or tested."""
+    models = {cls for module in {m.settings.__module__ for m in registry.KINDS.values()} | source_modules()
+              for cls in vars(importlib.import_module(module)).values()
+              if isinstance(cls, type) and issubclass(cls, SourceSettings) and cls.__module__ == module}
+    assert models == {kind.settings for kind in registry.KINDS.values()}
+    assert len(registry.KINDS) >= 17 and registry.KINDS["rss"].name == "rss"
+
+
+def source_modules() -> set[str]:
+    return {f"collectors.{p.stem}" for p in (ROOT / "collectors").glob("*.py") if p.stem != "__init__"}
+
+
 @pytest.mark.parametrize("kind", sorted(registry.KINDS))
 def test_settings_model_is_complete_and_documented(kind):
-    model = registry.KINDS[kind][0]
+    model = registry.KINDS[kind].settings
     field = model.model_fields["kind"]
     assert typing.get_args(field.annotation) == (kind,) and field.default == kind
     required = [name for name, f in model.model_fields.items() if f.is_required()]
@@ -143,7 +157,7 @@ def test_settings_model_is_complete_and_documented(kind):
 @pytest.mark.parametrize("kind", sorted(registry.KINDS))
 def test_builds_from_defaults_fetches_a_batch_and_resumes(kind, fakes, tmp_path):
     url, ws = fakes
-    model = registry.KINDS[kind][0]
+    model = registry.KINDS[kind].settings
     source = model.model_validate({"kind": kind, **overrides(kind, url, ws, tmp_path)})
     collector = registry.build(kind, source, registry.Context(base_dir=tmp_path, watches=WATCHES, accounts=ACCOUNTS))
     first = collector.fetch(None)
