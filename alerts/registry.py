@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 import alerts.detectors as package
 from alerts.model import Finding
+from core.errors import CivicRadarError
 from settings import DEFAULT_PATH, AlertSettings, Settings, SettingsError, StrictModel, describe_errors
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ M = TypeVar("M", bound=StrictModel)
 DetectFn = Callable[["Context"], list[Finding]]
 
 
-class DetectorError(Exception):
+class DetectorError(CivicRadarError):
     """A module in alerts/detectors/ does not declare the detector contract; the message names it and says what."""
 
 

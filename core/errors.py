@@ -16,6 +16,7 @@ traceback. A message says what happened and what to do about it.
     │   └── RateLimited, AuthFailed, SourceUnavailable, BadPayload, ...
     ├── ClassifierError     classifiers.errors: models missing or unusable
     ├── DeliveryError       alerts.notify: a webhook or e-mail could not be delivered
+    ├── DetectorError       alerts.registry: a detector module does not declare the contract
     ├── LibraryError        responses.library: the response library file is invalid (also a ValueError)
     ├── PostingError        responses.posting: a reply or post could not be published
     ├── AuthError           dashboard.auth: a sign-in or users-file problem
