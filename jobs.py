@@ -109,9 +109,11 @@ class Engine:
     def _label_job(self) -> Any:
         from alerts.fastpath import label_hook
         from classifiers.job import LabelJob  # loads ONNX Runtime: only when labelling is on
+        from classifiers.ray_pool import pool_for  # Ray label workers with [labels] workers = "ray", else None
 
         clock = lambda: self.clock()[0]  # noqa: E731
-        return LabelJob(self.db, self.settings, clock, on_labelled=label_hook(self.db, self.settings, clock))
+        return LabelJob(self.db, self.settings, clock, labeller=pool_for(self.settings),  # type: ignore[arg-type]
+                        on_labelled=label_hook(self.db, self.settings, clock))
 
     def clock(self) -> tuple[datetime, bool]:
         """Now, as naive UTC; a demo replay with `drives_clock` supplies a simulated clock."""
@@ -450,6 +452,9 @@ def parser() -> argparse.ArgumentParser:
         if name == "train":
             train_options(cmd)
     add_commands(sub)  # classify, match-claims, evaluate
+    from classifiers.ray_relabel import register
+
+    register(sub)  # relabel (Ray Data)
     return p
 
 

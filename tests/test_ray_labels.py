@@ -1,0 +1,182 @@
+"""Labelling on a real local Ray cluster (a head and two worker processes on 127.0.0.1, token auth), tiny models.
+
+The engine's label job with Ray workers writes the same labels as local labelling; a worker SIGKILLed mid-batch
+loses and doubles nothing; `civicradar relabel --since` relabels history as a Ray Data job, once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import jobs
+import settings as settings_module
+from classifiers import Labeller
+from classifiers.job import LabelJob, topics_from
+from classifiers.ray_pool import RayLabeller, connect, start_pool
+from classifiers.ray_relabel import POST_COLUMNS, read_posts
+from classifiers.ray_testing import LocalCluster
+from collectors.base import Batch, Claim
+from helpers import make_post
+from storage.db import Database
+from storage.labels import ModelTags
+from storage.relabel_export import export_outdated
+
+pytestmark = pytest.mark.slow
+NOW = datetime(2026, 11, 2)
+TOPICS = '[[topics]]\nname = "testing"\ndescription = "Getting a COVID-19 test"\n'
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    import ray
+
+    with LocalCluster(tmp_path_factory.mktemp("ray"), workers=2) as running:
+        connect(running.address, running.token)
+        try:
+            yield running
+        finally:
+            ray.shutdown()
+    assert not running.processes()  # every process of the cluster is gone
+
+
+@pytest.fixture
+def ray_settings(cluster, tiny_models_dir, write_settings) -> settings_module.Settings:
+    return settings_module.load(write_settings(
+        f'[classify]\nmodels_dir = "{tiny_models_dir}"\n[labels]\nworkers = "ray"\nray_address = "{cluster.address}"\n'
+        f'ray_chunk_size = 16\n{TOPICS}'))
+
+
+@pytest.fixture
+def pool(cluster, ray_settings) -> Iterator[RayLabeller]:
+    s = ray_settings
+    labeller = start_pool(topics_from(s), s.path(s.classify.models_dir), cluster.address, cluster.token, 2, 1, 16, 90)
+    yield labeller
+    labeller.close()  # frees the workers' CPUs for the next test
+
+
+def seed(db: Database, n: int) -> None:
+    start = NOW.replace(tzinfo=UTC) - timedelta(days=10)
+    texts = ["The queue at the test centre is two hours long", "Salt water cures the virus, says my neighbour",
+             "Council fixed the potholes on 5th street", "", "Die Warteschlange am Testzentrum ist sehr lang"]
+    posts = [make_post(i, when=start + timedelta(minutes=30 * i), text=f"{texts[i % 5]} {i}".strip())
+             for i in range(n)]
+    db.write_batch("demo", Batch(posts, "c", claims=[Claim("R1", "Salt water cures the virus")]))
+
+
+def labels(db: Database) -> list[tuple]:
+    """Every label column but the time and the claims table's version (two databases seeded apart in time)."""
+    return db.reader().execute("SELECT * EXCLUDE (labelled_at, misinfo_model), split_part(misinfo_model, '#', 1) "
+                               "FROM labels ORDER BY post_id").fetchall()
+
+
+def vectors(db: Database) -> list[tuple]:
+    return db.reader().execute("SELECT post_id, model, vector FROM embeddings ORDER BY post_id").fetchall()
+
+
+def local_labels(s: settings_module.Settings, n: int) -> tuple[list[tuple], list[tuple]]:
+    db = Database(":memory:")
+    try:
+        seed(db, n)
+        labeller = Labeller(topics_from(s), models_dir=s.path(s.classify.models_dir))
+        assert LabelJob(db, s, lambda: NOW, labeller).run() == n
+        return labels(db), vectors(db)
+    finally:
+        db.close()
+
+
+def test_ray_workers_write_the_labels_local_labelling_writes(fresh_db, pool, ray_settings):
+    seed(fresh_db, 60)
+    job = LabelJob(fresh_db, ray_settings, lambda: NOW, pool)  # type: ignore[arg-type]
+    assert job.run() == 60
+    want_labels, want_vectors = local_labels(ray_settings, 60)
+    assert_close(labels(fresh_db), want_labels)
+    assert_close(vectors(fresh_db), want_vectors)
+    assert {r[11] for r in labels(fresh_db)} == {pool.models["sentiment"]}  # the same model tags
+
+
+def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(fresh_db, pool, ray_settings):
+    import ray
+
+    seed(fresh_db, 400)
+    victim = ray.get(pool.actors[1].ready.remote())["pid"]
+    os.kill(victim, signal.SIGSTOP)  # it holds its first chunks of the batch without finishing them ...
+    returned: list[int] = []
+
+    def kill_after_three(size: int) -> None:
+        returned.append(size)
+        if len(returned) == 3:
+            os.kill(victim, signal.SIGKILL)  # ... and dies while the batch is being labelled
+
+    pool.on_chunk = kill_after_three
+    job = LabelJob(fresh_db, ray_settings, lambda: NOW, pool)  # type: ignore[arg-type]
+    assert job.run() == 400
+    assert pool.redone == 2  # both chunks the dead worker held were redone by the other
+    rows = fresh_db.reader().execute("SELECT count(*), count(DISTINCT (platform, post_id)) FROM labels").fetchall()
+    assert rows == [(400, 400)]
+    assert_close(labels(fresh_db), local_labels(ray_settings, 400)[0])
+    assert fresh_db.reader().execute("SELECT status, items FROM runs WHERE source = 'classify'").fetchall() == [
+        ("ok", 400)]
+
+
+def test_relabel_since_runs_new_models_over_history_once(cluster, ray_settings, tiny_models_dir, tmp_path,
+                                                         monkeypatch, capsys):
+    new_models = shutil.copytree(tiny_models_dir, tmp_path / "models")
+    config = new_models / "textcls" / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "version": "0.0.2"}))
+    path = tmp_path / "settings.toml"
+    path.write_text(f'[storage]\npath = "{tmp_path / "cr.duckdb"}"\n[classify]\nmodels_dir = "{tiny_models_dir}"\n'
+                    f'[labels]\nray_address = "{cluster.address}"\nray_chunk_size = 16\n{TOPICS}')
+    old = settings_module.load(path)
+    db = Database(old.db_path)
+    seed(db, 100)
+    LabelJob(db, old, lambda: NOW, Labeller(topics_from(old), models_dir=tiny_models_dir)).run()
+    db.close()
+    path.write_text(path.read_text().replace(str(tiny_models_dir), str(new_models)))
+    monkeypatch.setenv("CIVICRADAR_RAY_TOKEN", cluster.token)
+    since = (NOW - timedelta(days=9)).date()  # the seeded posts span two days from NOW - 10 days
+    assert jobs.main(["--settings", str(path), "relabel", "--since", since.isoformat()]) == 0
+    db = Database(old.db_path)
+    try:
+        tags = dict(db.reader().execute("SELECT sentiment_model, count(*) FROM labels GROUP BY 1").fetchall())
+        recent = db.reader().execute("SELECT count(*) FROM posts WHERE created_at >= ?", [since]).fetchall()[0][0]
+        assert tags == {"tiny-textcls@0.0.2": recent, "tiny-textcls@0.0.1": 100 - recent} and 0 < recent < 100
+        assert db.reader().execute("SELECT count(DISTINCT (platform, post_id)) FROM labels").fetchall() == [(100,)]
+    finally:
+        db.close()
+    assert jobs.main(["--settings", str(path), "relabel", "--since", since.isoformat()]) == 0  # nothing left
+    assert "relabelled 0 posts" in capsys.readouterr().out
+
+
+def test_shared_files_are_read_by_ray_data_read_tasks(cluster, fresh_db, tmp_path):
+    """The reader a lake's data files will use: Ray Data's own Parquet read tasks (here over storage's export)."""
+    seed(fresh_db, 30)
+    files = export_outdated(fresh_db, NOW - timedelta(days=30), ModelTags("a", "b", "c"), tmp_path / "x", 12)
+    assert len(files) == 3
+    rows = read_posts([str(f) for f in files], shared=True).to_pandas()
+    assert sorted(rows["post_id"], key=int) == [str(i) for i in range(30)] and list(rows.columns) == POST_COLUMNS
+
+
+def assert_close(got: list[tuple], want: list[tuple]) -> None:
+    """Equal rows; floats (scores, vectors) within float32 noise: the workers batch posts differently."""
+    assert len(got) == len(want)
+    for a, b in zip(got, want, strict=True):
+        x, y = _flat(a), _flat(b)
+        assert len(x) == len(y) and [v for v in x if not isinstance(v, float)] == [
+            v for v in y if not isinstance(v, float)], (a, b)
+        assert [v for v in x if isinstance(v, float)] == pytest.approx([v for v in y if isinstance(v, float)],
+                                                                       rel=1e-4, abs=1e-5)
+
+
+def _flat(value: object) -> list[object]:
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _flat(v)]
+    if isinstance(value, dict):
+        return [x for k in sorted(value) for x in (k, *_flat(value[k]))]
+    return [value]
