@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import Field
@@ -90,9 +91,9 @@ class BlueskyAccountCollector(BaseCollector):
         """Notifications newer than `seen`; returns the newest time read (the next run's `seen`) and pages read."""
         newest, token, pages, read = seen, None, 0, set[str]()
         while pages < self.settings.max_pages:
-            body = self._sdk(lambda c=token: self._query(
-                "app.bsky.notification.listNotifications", "AppBskyNotificationListNotifications",
-                limit=self.settings.notifications_limit, cursor=c))
+            body = self._sdk(partial(self._query, "app.bsky.notification.listNotifications",
+                                     "AppBskyNotificationListNotifications", limit=self.settings.notifications_limit,
+                                     cursor=token))
             items = [obj(i) for i in seq(obj(body).get("notifications"))]
             fresh = [i for i in items if (seen is None or str(i.get("indexedAt") or "") > seen)
                      and str(i.get("uri")) not in read]
@@ -110,9 +111,8 @@ class BlueskyAccountCollector(BaseCollector):
     def _threads(self, own: list[Post], replies: dict[str, int], out: Mapped) -> int:
         grown = [p for p in own if p.reply_count > replies.get(p.post_id, 0)][: self.settings.max_threads]
         for post in grown:
-            body = self._sdk(lambda uri=post.post_id: self._query(
-                "app.bsky.feed.getPostThread", "AppBskyFeedGetPostThread", uri=uri, depth=self.settings.thread_depth,
-                parent_height=0))
+            body = self._sdk(partial(self._query, "app.bsky.feed.getPostThread", "AppBskyFeedGetPostThread",
+                                     uri=post.post_id, depth=self.settings.thread_depth, parent_height=0))
             mapped = parse(body)
             assert self.did is not None
             out.extend(replace(mapped, posts=[directed(p, self.did) for p in mapped.posts]))

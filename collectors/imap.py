@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted, U
 from imap_tools.errors import MailboxLoginError
+from imap_tools.mailbox import BaseMailBox
 from imap_tools.message import MailMessage
 from pydantic import Field
 
@@ -183,7 +184,7 @@ class ImapCollector(BaseCollector):
 
     def _messages(self, box: MailBox, last: int) -> Iterator[dict[str, Any]]:
         s, fetched_at = self.settings, self._wall().isoformat()
-        criteria = AND(uid=U(last + 1, "*"))  # "n:*" always names the newest message, even below n
+        criteria = AND(uid=U(str(last + 1), "*"))  # "n:*" always names the newest message, even below n
         for msg in box.fetch(criteria, mark_seen=False, bulk=True, limit=s.max_messages, reverse=False):
             if msg.uid and int(msg.uid) > last:
                 yield {"uid": int(msg.uid), "message": msg, "key": self._key, "keep_addresses": s.keep_addresses,
@@ -191,6 +192,7 @@ class ImapCollector(BaseCollector):
 
     def _session(self) -> Any:
         s, where = self.settings, f"imap {self._host}:{self._port}"
+        box: BaseMailBox
         try:
             if self._scheme == "imaps":
                 box = MailBox(self._host, self._port, timeout=s.timeout_seconds,

@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import urlparse
 
@@ -104,7 +105,7 @@ class MastodonAccountCollector(BaseCollector):
         grown = [p for p in own if p.reply_count > replies.get(p.post_id, 0)][: self.settings.max_threads]
         for post in grown:
             context = parse(self._get(f"/api/v1/statuses/{post.post_id}/context",
-                                      lambda i=post.post_id: self.api.status_context(i)))
+                                      partial(self.api.status_context, post.post_id)))
             out.extend(replace(context, posts=[self._directed(p) for p in context.posts]))
             replies[post.post_id] = post.reply_count
         return len(grown)

@@ -215,7 +215,7 @@ class MetaPageCollector(BaseCollector):
         self.own = tuple(i for i in (settings.page_id, settings.instagram_user_id) if i)
         self._session = session()
         self._session.hooks["response"].append(self._graph_hook)
-        self._what, self._needs = f"meta {name}", ()  # of the call in flight, for the hook's message
+        self._what, self._needs = f"meta {name}", tuple[str, ...]()  # of the call in flight, for the hook's message
 
     def _graph_hook(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Graph's own error body becomes the collector error (before http.get's generic one by status)."""

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import Field
@@ -165,9 +166,9 @@ class Open311Collector(BaseCollector):
             return 0
         ids, seen = sorted(tracked), Mapped()
         for chunk in (ids[i:i + s.repoll_batch] for i in range(0, len(ids), s.repoll_batch)):
-            response = self.call(lambda c=chunk: get(
-                self._session, self.url, f"open311 {self.url}", AUTH_HINT, s.timeout_seconds,
-                params={**self._common(), "service_request_id": ",".join(c)}))
+            response = self.call(partial(get, self._session, self.url, f"open311 {self.url}", AUTH_HINT,
+                                         s.timeout_seconds,
+                                         params={**self._common(), "service_request_id": ",".join(chunk)}))
             seen.extend(parse(decode_json(response.content, "open311 requests.json (re-poll)", out)))
         if s.platform != PLATFORM:
             seen.posts = [replace(p, platform=s.platform) for p in seen.posts]

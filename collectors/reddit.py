@@ -115,6 +115,14 @@ class _NoRetry(FiniteRetryStrategy):
         return None
 
 
+def without_retries(reddit: praw.Reddit) -> None:
+    """BaseCollector.call retries (with its backoff and rate-limit waits), so prawcore's own retries are off.
+    (praw's types declare its cores None; they are set by the time the client is built.)"""
+    for core in (reddit._core, reddit._read_only_core):
+        if core is not None:
+            core._retry_strategy_class = _NoRetry
+
+
 class RedditCollector(BaseCollector):
     kind = "reddit"
 
@@ -128,9 +136,7 @@ class RedditCollector(BaseCollector):
             client_secret=settings.client_secret.get(f"sources.{name}.client_secret"),
             user_agent=settings.user_agent, oauth_url=settings.base_url.rstrip("/"), reddit_url=auth_url.rstrip("/"),
             timeout=int(settings.timeout_seconds), check_for_updates=False, check_for_async=False)
-        for core in (self.reddit._core, self.reddit._read_only_core):
-            if core is not None:
-                core._retry_strategy_class = _NoRetry
+        without_retries(self.reddit)
         s = settings
         self.feeds: list[tuple[str, dict[str, str]]] = [(f"/r/{sub}/new", {}) for sub in s.subreddits]
         self.feeds += [(f"/r/{sub}/comments", {}) for sub in s.subreddits if s.comments]

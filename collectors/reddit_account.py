@@ -23,7 +23,7 @@ from pydantic import Field
 
 from collectors.base import BY_AGENCY, TO_AGENCY, AuthFailed, BaseCollector, Batch, CollectorError
 from collectors.kinds import SourceKind
-from collectors.reddit import DEFAULT_API, RedditCollector, _NoRetry, parse, to_posts  # noqa: F401  # pure mappers
+from collectors.reddit import DEFAULT_API, RedditCollector, parse, to_posts, without_retries  # noqa: F401  # pure mappers
 from core.settings_base import SecretRef, SourceSettings
 
 INBOX = ("/message/inbox", "/message/mentions")
@@ -62,7 +62,7 @@ class RedditAccountCollector(RedditCollector):
             username=self.username, password=settings.password.get(f"sources.{name}.password"),
             user_agent=settings.user_agent, oauth_url=settings.base_url.rstrip("/"), reddit_url=auth_url.rstrip("/"),
             timeout=int(settings.timeout_seconds), check_for_updates=False, check_for_async=False)
-        self.reddit._core._retry_strategy_class = _NoRetry  # BaseCollector.call retries instead
+        without_retries(self.reddit)
         own = (f"/user/{self.username}/submitted", f"/user/{self.username}/comments")
         self.feeds = [(path, {}) for path in (*INBOX, *own)]
 

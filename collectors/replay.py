@@ -70,13 +70,14 @@ def to_post(row: dict[str, Any], anchor: datetime, platform: str) -> Post:
         created = anchor + timedelta(seconds=float(row["t"]))
     else:
         raise ValueError("missing created_at (or t)")
+    optional: dict[str, Any] = {  # Post's optional fields, by name as the file's columns are
+        **{k: _text_or_none(row.get(k)) for k in OPTIONAL_TEXT}, **{k: count(row.get(k)) for k in INT_FIELDS}}
     return Post(
         platform=str(row.get("platform") or platform),
         post_id=str(row["post_id"]),
         text=str(row["text"]),
         created_at=created,
-        **{k: _text_or_none(row.get(k)) for k in OPTIONAL_TEXT},
-        **{k: count(row.get(k)) for k in INT_FIELDS},
+        **optional,
         raw=row,
         direction=_direction(row.get("direction")),
     )

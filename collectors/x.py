@@ -56,7 +56,6 @@ EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_
 TWEET_FIELDS = ["created_at", "author_id", "lang", "public_metrics", "referenced_tweets", "conversation_id",
                 "edit_history_tweet_ids", "note_tweet"]
 USER_FIELDS = ["username", "name"]
-REFS = {"replied_to": "reply_to_id", "retweeted": "repost_of_id", "quoted": "quote_of_id"}
 SNOWFLAKE_EPOCH_MS = 1288834974657
 
 
@@ -96,7 +95,8 @@ def _tweet(tweet: Any, users: dict[str, dict[str, Any]], tags: tuple[str, ...], 
         author_handle=handle, lang=text(tweet.get("lang")), watches=tags,
         like_count=count(metrics.get("like_count")), repost_count=count(metrics.get("retweet_count")),
         reply_count=count(metrics.get("reply_count")), quote_count=count(metrics.get("quote_count")),
-        **{field: text(refs.get(kind)) for kind, field in REFS.items()}, raw=tweet))
+        reply_to_id=text(refs.get("replied_to")), repost_of_id=text(refs.get("retweeted")),
+        quote_of_id=text(refs.get("quoted")), raw=tweet))
 
 
 def snowflake_time(post_id: Any) -> datetime | None:

@@ -54,8 +54,8 @@ if incidents.empty:
     st.stop()
 names = {int(r["incident_id"]): f"#{r['incident_id']} [{r['severity']}] {r['headline']}"
          for _, r in incidents.iterrows()}
-chosen = st.selectbox("Incident", list(names), format_func=names.get, key="tp-incident")
-moved = tp.journey(int(chosen))
+chosen = st.selectbox("Incident", list(names), format_func=lambda i: names[i], key="tp-incident")
+moved = tp.journey(chosen) if chosen is not None else None
 if moved is None:
     st.caption("Its posts are no longer stored.")
     st.stop()
