@@ -11,13 +11,16 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 from dashboard_seed import NOW, PASSWORDS, ROOT, TOPICS, dash_fixture  # noqa: F401
 
 from conftest import TOKEN
+from core.users import UserFile
 from helpers import free_port
+from storage.callers import Directory
 from storage.service import Service, create_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -116,10 +119,11 @@ def test_wrong_password_stays_on_the_sign_in_screen(dash, dashboard_url):
         browser.close()
 
 
-def engine(db, port: int) -> Service:
+def engine(db, port: int, users: Path) -> Service:
     """The storage service as the engine serves it, on `port`: started again there, as after a restart."""
     info = {"agency": "Test County", "refresh_seconds": 1, "watches": ["covid-19", "vaccines"], "topics": list(TOPICS)}
-    service = Service(create_app(db, TOKEN, lambda: (NOW, False), info=info), "127.0.0.1", port)
+    app = create_app(db, TOKEN, lambda: (NOW, False), info=info, directory=Directory(UserFile(users)))
+    service = Service(app, "127.0.0.1", port)
     service.start()
     return service
 
@@ -129,7 +133,7 @@ def test_a_stopped_engine_shows_a_short_message_and_the_page_comes_back(dash, tm
 
     _, db = dash
     port = free_port()
-    service = engine(db, port)
+    service = engine(db, port, tmp_path / "users.yaml")  # the dash fixture's users
     try:
         with dashboard_server(f"http://127.0.0.1:{port}") as url, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -146,7 +150,7 @@ def test_a_stopped_engine_shows_a_short_message_and_the_page_comes_back(dash, tm
             expect(notice).to_be_visible(timeout=30_000)
             shown = page.inner_text("body")
             assert not [leak for leak in ("Traceback", "ServiceError", "httpx", 'File "') if leak in shown], shown
-            service = engine(db, port)  # back: the page reruns by itself within the retry period, no reload
+            service = engine(db, port, tmp_path / "users.yaml")  # back: the page reruns by itself in the retry period
             expect(page.get_by_text("#1 Volume spike on vaccines")).to_be_visible(timeout=30_000)
             expect(notice).to_have_count(0)
             browser.close()
