@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 import settings
-from alerts import registry
+from alerts import engine, registry
 from alerts.context import Context
 from alerts.detect import run_pass
 from alerts.model import SEVERITIES, Evidence, Finding
@@ -109,6 +109,8 @@ def test_bad_detector_tables_fail_naming_file_and_key(write_settings):
     message = str(info.value)
     assert f"{path}: alerts.volume.window_minutes: Input should be greater than 0" in message
     assert "alerts.volumee: no detector has a table of that name (known: claims, coordination" in message
+    with pytest.raises(settings.SettingsError, match=r"alerts\.volume\.window_minutes"):
+        engine.jobs(Database(":memory:"), s, lambda: END)  # the engine's start checks them
 
 
 ECHO = """
