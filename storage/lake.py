@@ -134,10 +134,17 @@ def allowed_directories(config: LakeConfig) -> list[str]:
     return [config.data_path]
 
 
-def config_from(s: Settings) -> LakeConfig | None:
-    """The lake the settings describe; None for the embedded DuckDB file (kind "duckdb")."""
+UNPORTED = ('[storage] kind = "ducklake" does not store labels, alerts or incidents yet (README, DuckLake storage): '
+            'set [classify] enabled = false and [alerts] enabled = false, or use kind = "duckdb"')
+
+
+def config_from(s: Settings, writer: bool = True) -> LakeConfig | None:
+    """The lake the settings describe; None for the embedded DuckDB file (kind "duckdb"). The writer (the engine)
+    refuses settings that would run jobs whose stores are not on the lake yet; a replica (`writer=False`) does not."""
     if s.storage.kind != "ducklake":
         return None
+    if writer and (s.classify.enabled or s.alerts.enabled):
+        raise LakeError(UNPORTED)
     lk = s.storage.lake
     catalog = lk.catalog + (f" password={lk.password.get('storage.lake.password')}" if lk.password else "")
     if not lk.data_path.startswith("s3://"):

@@ -201,3 +201,37 @@ def test_the_lake_in_s3(postgres: Postgres, s3_server: S3Server, tmp_path: Path)
         assert count(db, "SELECT count(*) FROM posts") == 110 and db.get_cursor("s") == "n2"
     finally:
         db.close()
+
+
+def test_settings_describe_the_lake(write_settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import settings as settings_module
+
+    body = """
+        [storage]
+        kind = "ducklake"
+        [storage.lake]
+        catalog = "dbname=lake host=db.internal user=civicradar"
+        password = {{ env = "TEST_LAKE_PASSWORD" }}
+        data_path = "{data}"
+        s3_endpoint = "127.0.0.1:9000"
+        s3_key_id = {{ env = "TEST_LAKE_KEY" }}
+        s3_secret = {{ env = "TEST_LAKE_SECRET" }}
+        [classify]
+        enabled = {on}
+        [alerts]
+        enabled = false
+    """
+    assert lake.config_from(settings_module.Settings()) is None  # the default: the DuckDB file
+    busy = settings_module.load(write_settings(body.format(data="lake/", on="true")))
+    with pytest.raises(LakeError, match=re.escape("[classify] enabled = false")):
+        lake.config_from(busy)
+    monkeypatch.setenv("TEST_LAKE_PASSWORD", "pw-0123456789")
+    folder = lake.config_from(settings_module.load(write_settings(body.format(data="lake/", on="false"))))
+    assert folder is not None and folder.s3 is None and folder.catalog.endswith("password=pw-0123456789")
+    assert folder.data_path == f"{busy.base_dir}/lake/"
+    assert lake.config_from(busy, writer=False) is not None  # a replica reads whatever the engine runs
+    monkeypatch.setenv("TEST_LAKE_KEY", "key-id")
+    monkeypatch.setenv("TEST_LAKE_SECRET", "secret-0123456789")
+    s3 = lake.config_from(settings_module.load(write_settings(body.format(data="s3://b/p", on="false"))))
+    assert s3 is not None and s3.data_path == "s3://b/p/" and s3.s3 is not None
+    assert (s3.s3.endpoint, s3.s3.key_id, s3.s3.use_ssl) == ("127.0.0.1:9000", "key-id", True)
