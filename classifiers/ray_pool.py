@@ -99,7 +99,7 @@ class RayLabeller:
     def __init__(self, actors: Sequence[Any], models: dict[str, str], chunk_size: int, timeout: float) -> None:
         self.actors, self._models = list(actors), models
         self.chunk_size, self.timeout = chunk_size, timeout
-        self.slots: list[Any] = [a for a in self.actors for _ in range(SLOTS_PER_ACTOR)]
+        self.slots: list[Any] = [a for _ in range(SLOTS_PER_ACTOR) for a in self.actors]  # round robin
         self.pings: dict[Any, Any] = {}  # ready() of an actor that failed a chunk -> that actor, back when it answers
         self.redone = 0  # chunks handed to another actor after theirs died (shown in the log)
         self._claims_version = "none"

@@ -24,6 +24,8 @@ from classifiers.ray_relabel import POST_COLUMNS, read_posts
 from classifiers.ray_testing import LocalCluster
 from collectors.base import Batch, Claim
 from helpers import make_post
+from storage import labels as store
+from storage import rollup
 from storage.db import Database
 from storage.labels import ModelTags
 from storage.relabel_export import export_outdated
@@ -99,6 +101,24 @@ def test_ray_workers_write_the_labels_local_labelling_writes(fresh_db, pool, ray
     assert_close(labels(fresh_db), want_labels)
     assert_close(vectors(fresh_db), want_vectors)
     assert {r[11] for r in labels(fresh_db)} == {pool.models["sentiment"]}  # the same model tags
+
+
+def test_a_batch_written_twice_is_stored_once(fresh_db, tiny_models_dir, write_settings):
+    """What makes a redone chunk harmless: labels are written keyed by post, and the rollups move each post from
+    its stored labels to the new ones (no cluster needed)."""
+    s = settings_module.load(write_settings(f'[classify]\nmodels_dir = "{tiny_models_dir}"\n{TOPICS}'))
+    seed(fresh_db, 20)
+    job = LabelJob(fresh_db, s, lambda: NOW, Labeller(topics_from(s), models_dir=s.path(s.classify.models_dir)))
+    tags = job.tags(store.claims_version(fresh_db))
+    batch = store.pending(fresh_db, tags, NOW - timedelta(days=30), 100)
+    job._label(batch, tags)
+    once = labels(fresh_db), vectors(fresh_db), rollups(fresh_db)
+    job._label(batch, tags)  # the same batch again, as after a worker lost with its result already sent
+    assert (labels(fresh_db), vectors(fresh_db), rollups(fresh_db)) == once and len(once[0]) == 20
+
+
+def rollups(db: Database) -> dict[str, list[tuple]]:
+    return {t: db.reader().execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in rollup.TABLES}
 
 
 def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(fresh_db, pool, ray_settings):
