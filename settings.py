@@ -83,6 +83,7 @@ class DashboardSettings(StrictModel):
     host: str = "127.0.0.1"
     port: int = Field(8501, ge=0, le=65535)
     refresh_seconds: float = Field(5.0, gt=0)
+    read_url: str = ""  # a read replica's storage service (`civicradar serve`); "" reads from the engine
     users_file: Path = Path("data/users.yaml")
     session_minutes: float = Field(480.0, gt=0)
     signin_attempts: int = Field(5, gt=0)

@@ -20,6 +20,7 @@ from core.pseudonyms import KEY_FILE, pseudonym
 from dashboard.auth import Session
 from dashboard.guard import loading
 from settings import Settings
+from storage import client as split
 from storage.actions import ACTIONS
 from storage.client import TOKEN_ENV, URL_ENV, OutcomeUnknown, ServiceError, StorageClient
 from storage.queries import QUERIES
@@ -37,7 +38,9 @@ def client() -> StorageClient:
     missing = [name for name in (URL_ENV, TOKEN_ENV) if not os.environ.get(name)]
     if missing:
         raise ServiceError(f"{' and '.join(missing)} not set: start the dashboard with `civicradar run`")
-    return _client(os.environ[URL_ENV], os.environ[TOKEN_ENV])
+    engine, reads = _client(os.environ[URL_ENV], os.environ[TOKEN_ENV]), os.environ.get(split.READ_URL_ENV, "")
+    # [dashboard] read_url: reads from a read replica, actions still to the engine
+    return split.SplitClient(engine, _client(reads, os.environ[TOKEN_ENV])) if reads else engine
 
 
 @loading

@@ -140,6 +140,11 @@ class StorageClient:
         data: dict[str, Any] = self._get("/v1/info")
         return data
 
+    def storage_state(self) -> dict[str, Any]:
+        """Engine or read replica, the storage kind, and the lake's newest snapshot, its time and age (lag_seconds)."""
+        data: dict[str, Any] = self._get("/v1/storage")
+        return data
+
 
 def _pause(state: RetryCallState) -> float:
     """A dropped keep-alive connection is replaced at once; a refused one gets a moment to come back."""
@@ -166,3 +171,38 @@ def _frame(response: httpx.Response) -> pd.DataFrame:
     if response.headers.get("content-type", "").startswith(ARROW):
         return pa.ipc.open_stream(response.content).read_all().to_pandas()
     return pd.DataFrame(response.json())
+
+
+# Where a dashboard sends its reads: a read replica's storage service (`civicradar serve`); unset, the engine.
+READ_URL_ENV = "CIVICRADAR_READ_URL"
+
+
+class SplitClient(StorageClient):
+    """Reads (named queries, SQL, the query list, info, lag) go to a read replica; actions, snapshots and the clock
+    go to the engine, the one writer (the clock too: a demo replay's simulated clock lives in the engine)."""
+
+    def __init__(self, engine: StorageClient, reads: StorageClient) -> None:
+        self._http, self._fresh, self.reads = engine._http, engine._fresh, reads
+
+    def query(self, name: str, **params: Any) -> pd.DataFrame:
+        return self.reads.query(name, **params)
+
+    def query_as(self, name: str, actor: str | None, /, **params: Any) -> pd.DataFrame:
+        return self.reads.query_as(name, actor, **params)
+
+    def sql(self, sql: str, actor: str, row_limit: int | None = None,
+            timeout_seconds: float | None = None) -> tuple[pd.DataFrame, bool]:
+        return self.reads.sql(sql, actor, row_limit, timeout_seconds)
+
+    def queries(self) -> dict[str, Any]:
+        return self.reads.queries()
+
+    def info(self) -> dict[str, Any]:
+        return self.reads.info()
+
+    def storage_state(self) -> dict[str, Any]:
+        return self.reads.storage_state()
+
+    def close(self) -> None:
+        super().close()
+        self.reads.close()

@@ -178,6 +178,8 @@ class WriteResult:
 
 
 class Database:
+    read_only = False  # a replica (storage.replica.Replica) serves reads only
+
     def __init__(self, path: Path | str, memory_limit: str = "2GB", lake: LakeConfig | None = None) -> None:
         """The DuckDB file at `path`, or with `lake` the DuckLake it describes (`path` then only names it)."""
         self.path = Path(path)

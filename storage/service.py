@@ -5,6 +5,7 @@ Routes (all but /health need `Authorization: Bearer <token>`):
   GET  /v1/clock                  the engine's clock (simulated while a demo replay drives it)
   GET  /v1/info                   what the dashboard shows of the settings (agency, time zone, watches, topics)
   GET  /v1/queries                named queries and their parameters
+  GET  /v1/storage                engine or read replica (storage.replica: refuses actions, 409), the lake's lag
   POST /v1/query/{name}           JSON body of parameters; Arrow IPC stream if Accept asks for it, else JSON
   POST /v1/sql                    {"sql": "...", "actor": "..."}: analysts' read-only SQL (row and time limits)
   POST /v1/actions/{name}         {"actor": "...", "params": {...}}: one named write, audited
@@ -39,7 +40,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from storage import sandbox
+from storage import replica, sandbox
 from storage.actions import ACTIONS
 from storage.callers import ACTOR_HEADER, CLIENT_HEADER, SQL_ROLES, Caller, Directory, client_name, refusal
 from storage.db import Database
@@ -147,6 +148,8 @@ def create_app(db: Database, token: str, clock: Callable[[], tuple[datetime, boo
         name = request.path_params["name"]
         if name not in ACTIONS:
             return json_response({"error": f"no action named {name!r}"}, 404)
+        if db.read_only:
+            return json_response({"error": replica.REFUSED}, 409)
         body = await _body(request)
         caller, chosen = gate.caller(request, body), ACTIONS[name]
         if not caller.actor:
@@ -168,11 +171,15 @@ def create_app(db: Database, token: str, clock: Callable[[], tuple[datetime, boo
         db.audit(caller.actor, "snapshot", {"path": result["path"], "service_client": caller.client})
         return json_response(result)
 
+    async def storage(request: Request) -> Response:
+        return json_response(await reads.run(lambda: replica.storage_state(db)))
+
     routes = [
         Route("/health", health),
         Route("/v1/clock", get_clock),
         Route("/v1/info", get_info),
         Route("/v1/queries", list_queries),
+        Route("/v1/storage", storage),
         Route("/v1/query/{name}", query, methods=["POST"]),
         Route("/v1/sql", sql, methods=["POST"]),
         Route("/v1/actions/{name}", action, methods=["POST"]),

@@ -1,17 +1,20 @@
 """Sources: the health of each collector and job (last run, status, items, errors, rate limits, X spend vs cap)."""
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from dashboard import health
+from dashboard import health, replica_view
 from dashboard.data import connect, query, require
+from storage.client import READ_URL_ENV, URL_ENV
 
 require("read")
 connect()
 since = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0) - timedelta(hours=24)  # runs keep real time
 st.title("Sources")
 st.caption(f"Counts over the last 24 hours (since {since:%d %b %H:%M} UTC, real time, even in a demo replay)")
+replica_view.show(os.environ.get(READ_URL_ENV) or os.environ.get(URL_ENV, ""))
 overview = query("source_overview", since=since)
 if overview.empty:
     st.info("No source has run yet. Sources run on their schedules once the engine starts.")
