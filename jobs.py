@@ -15,8 +15,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,49 +25,31 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 import settings as settings_module
 from alerts.engine import jobs as alert_jobs
-from classifiers.errors import ClassifierError
+from collection import Collection, RunSummary
 from collectors import registry
-from collectors.accounts import with_directions
-from collectors.base import Batch, Collector, CollectorError, Watch, WatchMatcher
 from collectors.intake import contact_hash
 from collectors.replay import ReplayCollector
+from core.errors import CivicRadarError
+from core.runs import Job, Progress
 from core.users import UserFile
 from dashboard import users_cli
-from dashboard.auth import AuthError
 from responses.library import library_jobs
-from settings import Settings, SettingsError
+from runner import Runner, Scheduled
+from settings import Settings
 from storage import retention
-from storage.actions import ACTIONS
 from storage.callers import OPERATOR_CLIENT, OPERATOR_PREFIX, Directory
-from storage.client import TOKEN_ENV, URL_ENV, ServiceError, StorageClient
+from storage.client import TOKEN_ENV, URL_ENV, StorageClient
 from storage.db import Database, StorageError, naive_utc
 from storage.lake import LakeError
 from storage.lake import config_from as lake_config
 from storage.lake_maintenance import maintenance_jobs
+from storage.local import Client, client_path
+from storage.runs import RunLog
 from storage.service import Service, create_app
-from supervise import PortBusy, start_child, wait_for_free_port
+from supervise import start_child, wait_for_free_port
 
 log = logging.getLogger("civicradar")
 ROOT = Path(__file__).resolve().parent
-MAX_PAGES_PER_RUN = 100
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    source: str
-    status: str
-    posts: int = 0
-    quarantined: int = 0
-    warnings: int = 0
-    error: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    claims: int = 0
-
-    def line(self) -> str:
-        if self.status != "ok":
-            return f"{self.source}: {self.status}: {self.error}"
-        claims = f"{self.claims} claims, " if self.claims else ""
-        return f"{self.source}: {self.posts} posts, {claims}{self.quarantined} quarantined, {self.warnings} warnings"
 
 
 def service_token(s: Settings) -> str:
@@ -89,20 +72,12 @@ class Engine:
         s = registry.typed(s)  # each source by its kind's settings model (settings.load keeps them as written)
         self.settings = s
         self.db = db or open_database(s)
-        self.db.abandon_unfinished_runs()
-        watches = tuple(Watch(**w.model_dump()) for w in s.watches)
-        self.matcher = WatchMatcher(watches)
-        self.context = registry.Context(base_dir=s.base_dir, watches=watches,
-                                        contact_key=s.local_secret("pseudonym.key").encode(), accounts=s.accounts)
-        self.collectors: dict[str, Collector] = {}
-        self.broken: dict[str, str] = {}
-        for name, source in s.enabled_sources().items():
-            try:
-                self.collectors[name] = registry.build(name, source, self.context)
-            except (CollectorError, SettingsError) as e:
-                self.broken[name] = str(e)  # one bad source never stops the others; shown in the run log
-        self.label_job = self._label_job() if s.classify.enabled else None
+        self.runner = Runner(RunLog(self.db))  # every scheduled job runs through it, as a recorded run
+        self.runner.runs.abandon_unfinished()
         self._stopping = threading.Event()
+        self.collection = Collection(s, self.db, self._stopping)
+        self.collectors, self.broken = self.collection.collectors, self.collection.broken
+        self.label_job = self._label_job() if s.classify.enabled else None
         self.scheduler: BackgroundScheduler | None = None
         self.service: Service | None = None
 
@@ -126,70 +101,35 @@ class Engine:
         return naive_utc(datetime.now(UTC)), False
 
     def collect(self, name: str) -> RunSummary:
-        """One run of one source: pages until it has nothing more, each page committed with its cursor."""
-        try:
-            run_id = self.db.start_run(name, "collect")
-        except StorageError as e:
-            log.error("%s: %s", name, e)
-            return RunSummary(name, "error", error=str(e))
-        if name in self.broken:
-            self._finish(run_id, RunSummary(name, "error", error=self.broken[name]))
-            return RunSummary(name, "error", error=self.broken[name])
-        totals = RunSummary(name, "ok")
-        waited = rate_limit_counters(self.collectors[name])
-        try:
-            for _ in range(MAX_PAGES_PER_RUN):
-                batch = self.collectors[name].fetch(self.db.get_cursor(name))
-                batch.posts = with_directions(self._with_watches(batch), self.settings.accounts)
-                written = self.db.write_batch(name, batch)
-                totals = replace(totals, posts=totals.posts + written.posts, claims=totals.claims + written.claims,
-                                 quarantined=totals.quarantined + written.quarantined,
-                                 warnings=totals.warnings + len(batch.warnings),
-                                 details={**totals.details, **batch.stats})
-                if not batch.more or self._stopping.is_set():
-                    break
-        except (CollectorError, StorageError) as e:
-            totals = replace(totals, status="error", error=str(e))
-            log.error("%s: %s", name, e)
-        except Exception as e:  # a bug in a collector must not kill the schedule; record it loudly
-            log.exception("%s: unexpected failure", name)
-            totals = replace(totals, status="error", error=f"unexpected {type(e).__name__}: {e} (a bug; see the log)")
-        waits, seconds = (a - b for a, b in zip(rate_limit_counters(self.collectors[name]), waited, strict=True))
-        if waits:  # shown on the dashboard's Sources page
-            totals = replace(totals, details={**totals.details, "rate_limit_waits": int(waits),
-                                              "rate_limit_seconds": round(seconds, 1)})
-        self._finish(run_id, totals)
-        return totals
+        """One recorded run of one source, now (collection.py): pages until it has nothing more."""
+        run = self.runner.run(self.collection.job(name))
+        assert run is not None  # a source's job is always due
+        return RunSummary.of(run)
 
-    def _finish(self, run_id: int, summary: RunSummary) -> None:
-        try:
-            self.db.finish_run(run_id, summary.status, summary.posts + summary.claims, summary.warnings,
-                               summary.quarantined, summary.error, summary.details)
-        except StorageError as e:  # e.g. still no space: the run stays 'running' and is marked interrupted later
-            log.error("%s: could not record the run: %s", summary.source, e)
-
-    def _with_watches(self, batch: Batch) -> list[Any]:
-        return [p if p.watches else replace(p, watches=self.matcher.match(p.text, p.author_handle))
-                for p in batch.posts]
-
-    def jobs(self) -> list[tuple[str, Callable[[], Any], float]]:
-        """(job id, function, interval seconds) for every scheduled job."""
-        found = [(f"collect:{name}", _bound(self.collect, name), self.settings.sources[name].every_seconds)
-                 for name in (*self.collectors, *self.broken)]
+    def scheduled_jobs(self) -> list[Job]:
+        """Every job the engine schedules, each run through the runner as a recorded run."""
+        found = self.collection.jobs()
         if self.label_job is not None:
-            found.append(("classify", self.label_job.run, self.settings.classify.every_seconds))
-        found.append(("retention", self.retention, self.settings.retention.every_hours * 3600))
+            found.append(self.label_job.job())
+        found.append(self.retention_job())
         found += alert_jobs(self.db, self.settings, lambda: self.clock()[0])
-        found += library_jobs(self.db, self.settings)
-        found += maintenance_jobs(self.db, self.settings)  # the lake's (none for the DuckDB file)
-        return found
+        return found + library_jobs(self.db, self.settings)
 
-    def retention(self) -> None:
+    def jobs(self) -> list[Scheduled]:
+        """(job id, function, interval seconds) for the scheduler: each call is one run of a job."""
+        scheduled = self.runner.scheduled(self.scheduled_jobs())
+        return scheduled + maintenance_jobs(self.db, self.settings)  # the lake's (none for the DuckDB file)
+
+    def retention_job(self) -> Job:
         r, c = self.settings.retention, self.settings.classify
-        run_id = self.db.start_run("retention", "retention")
         key = self.settings.local_secret("pseudonym.key").encode()
-        result = retention.run(self.db, self.clock()[0], r.days, r.action, c.embedding_days, key)
-        self.db.finish_run(run_id, "ok", items=result.posts, details={"embeddings_pruned": result.embeddings})
+
+        def work(progress: Progress) -> None:
+            result = retention.run(self.db, self.clock()[0], r.days, r.action, c.embedding_days, key)
+            progress.add(result.posts)
+            progress.note({"embeddings_pruned": result.embeddings})
+
+        return Job("retention", "retention", "retention", r.every_hours * 3600, work)
 
     def start(self, serve: bool = True) -> None:
         if serve:
@@ -218,11 +158,6 @@ class Engine:
         self.db.close()
 
 
-def rate_limit_counters(collector: Collector) -> tuple[float, float]:
-    """Waits and seconds waited on rate limits so far (collectors built on BaseCollector count them)."""
-    return float(getattr(collector, "rate_limit_waits", 0)), float(getattr(collector, "rate_limit_seconds", 0.0))
-
-
 class RedactSecrets(logging.Filter):
     """Secrets read from the environment never reach a log line, whatever a library or a server put in it."""
 
@@ -249,10 +184,6 @@ def public_info(s: Settings) -> dict[str, Any]:
         "sql_row_limit": s.server.sql_row_limit,
         "sql_timeout_seconds": s.server.sql_timeout_seconds,
     }
-
-
-def _bound(fn: Callable[[str], Any], arg: str) -> Callable[[], Any]:
-    return lambda: fn(arg)
 
 
 def directory(s: Settings) -> Directory:
@@ -293,13 +224,11 @@ def cmd_engine(s: Settings, args: argparse.Namespace) -> int:
 
 
 def start_dashboard(s: Settings) -> subprocess.Popen[bytes]:
-    from storage import replica_serve  # [dashboard] read_url
-
     first_admin = users_cli.first_admin_line(s)
     if first_admin:
         print(first_admin, flush=True)
     env = {**os.environ, URL_ENV: service_url(s), TOKEN_ENV: service_token(s),
-           "CIVICRADAR_SETTINGS": str(s.file), **replica_serve.dashboard_env(s)}
+           "CIVICRADAR_SETTINGS": str(s.file)}
     command = ["streamlit", "run", str(ROOT / "dashboard" / "app.py"),
                "--server.address", s.dashboard.host, "--server.port", str(s.dashboard.port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
@@ -316,7 +245,7 @@ def cmd_dashboard(s: Settings, args: argparse.Namespace) -> int:
 def cmd_collect(s: Settings, args: argparse.Namespace) -> int:
     if args.source not in s.sources:
         known = ", ".join(sorted(s.sources)) or "none"
-        raise SettingsError(f"no source named {args.source!r} in settings (known: {known})")
+        raise settings_module.SettingsError(f"no source named {args.source!r} in settings (known: {known})")
     s.check_secrets()
     source = s.sources[args.source].model_copy(update={"enabled": True})
     forced = s.model_copy(update={"sources": {args.source: source}})
@@ -332,58 +261,28 @@ def cmd_collect(s: Settings, args: argparse.Namespace) -> int:
         engine.db.close()
 
 
-def cmd_status(s: Settings, args: argparse.Namespace) -> int:
-    try:
-        client = StorageClient(service_url(s), service_token(s), timeout=5, client=OPERATOR_CLIENT)
-        counts, health = client.query("post_counts"), client.query("source_health")
-        where = f"engine running, service at {service_url(s)}"
-    except ServiceError:
-        db = Database(s.db_path)
-        try:
-            from storage.queries import QUERIES
+def operator_client(s: Settings, timeout: float) -> AbstractContextManager[tuple[Client, str]]:
+    """The CLI's one client path (storage.local): the running engine's service, else the database file."""
+    remote = partial(StorageClient, service_url(s), service_token(s), timeout=timeout, client=OPERATOR_CLIENT)
+    return client_path(remote, lambda: open_database(s), service_url(s))
 
-            counts = db.reader().sql(QUERIES["post_counts"].sql).df()
-            health = db.reader().sql(QUERIES["source_health"].sql).df()
-        finally:
-            db.close()
-        where = f"engine not running; read {s.db_path}"
+
+def cmd_status(s: Settings, args: argparse.Namespace) -> int:
+    with operator_client(s, timeout=5) as (client, where):
+        counts, health = client.query("post_counts"), client.query("source_health")
     print(where)
     print("\nPosts stored:\n" + (counts.to_string(index=False) if len(counts) else "  none yet"))
     print("\nLast runs:\n" + (health.to_string(index=False) if len(health) else "  none yet"))
-    print("\nStorage (a replica's lag: the age of the newest lake snapshot it reads):")
-    from storage.replica_serve import lag_lines
-
-    print("\n".join(lag_lines(service_url(s), s.dashboard.read_url, service_token(s))))
     return 0
-
-
-def cmd_serve(s: Settings, args: argparse.Namespace) -> int:
-    from storage.replica_serve import serve  # a replica loads no collectors, classifiers or jobs
-
-    s.check_secrets()
-    return serve(s, service_token(s), public_info(s), directory(s), args)
 
 
 def cmd_digest(s: Settings, args: argparse.Namespace) -> int:
     """Preview a daily digest: through the running engine's service, or from the file when no engine holds it."""
-    from alerts.engine import database_queries, last_engine_clock, preview_digest
+    from alerts.engine import preview_digest
 
-    try:
-        client = StorageClient(service_url(s), service_token(s), timeout=60, client=OPERATOR_CLIENT)
-        now = client.clock()[0]
-    except ServiceError:
-        db = Database(s.db_path)
-        try:
-            now = last_engine_clock(db, naive_utc(datetime.now(UTC)))
-            return preview_digest(database_queries(db), s, args.date, args.to, now,
-                                  f"engine not running; read {s.db_path}")
-        finally:
-            db.close()
-    try:
-        return preview_digest(lambda name, params: client.query(name, **params), s, args.date, args.to, now,
-                              f"engine running, service at {service_url(s)}")
-    finally:
-        client.close()
+    with operator_client(s, timeout=60) as (client, where):
+        return preview_digest(lambda name, params: client.query(name, **params), s, args.date, args.to,
+                              client.clock()[0], where)
 
 
 def cmd_intake(s: Settings, args: argparse.Namespace) -> int:
@@ -400,19 +299,8 @@ def cmd_forget(s: Settings, args: argparse.Namespace) -> int:
         return 2
     params = {"author_id": author, "platform": args.platform}
     actor = f"{OPERATOR_PREFIX}{os.environ.get('USER', 'unknown')}"
-    try:
-        result = StorageClient(service_url(s), service_token(s), timeout=30, client=OPERATOR_CLIENT).action(
-            "forget_author", actor, **params)
-    except ServiceError as e:
-        if e.status is not None:
-            raise
-        db = Database(s.db_path)
-        try:
-            action = ACTIONS["forget_author"]
-            result = db.run_action("forget_author", action.fn, actor, action.bind("forget_author", params),
-                                   action.audit(params))
-        finally:
-            db.close()
+    with operator_client(s, timeout=30) as (client, _):
+        result = client.action("forget_author", actor, **params)
     print(f"removed {result['posts_removed']} posts (and their labels) by that author")
     return 0
 
@@ -427,7 +315,6 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "run": (cmd_engine, "start the engine and the dashboard (the embedded default)"),
     "engine": (cmd_engine, "start the engine alone (collectors, jobs, storage service)"),
     "dashboard": (cmd_dashboard, "start the dashboard alone, against a running engine"),
-    "serve": (cmd_serve, "a read replica (storage kind ducklake): the storage service over the lake, read-only"),
     "collect": (cmd_collect, "run one source now, without the engine"),
     "status": (cmd_status, "sources, last runs and counts"),
     "digest": (cmd_digest, "preview the daily digest: --date D (default: the latest), --to FILE.html"),
@@ -463,10 +350,6 @@ def parser() -> argparse.ArgumentParser:
             cmd.add_argument("--platform", help="only on this platform (default: every platform)")
         if name == "users":
             users_cli.add_arguments(cmd)
-        if name == "serve":
-            from storage.replica_serve import serve_options
-
-            serve_options(cmd)
         if name == "train":
             train_options(cmd)
     add_commands(sub)  # classify, match-claims, evaluate
@@ -485,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler.addFilter(RedactSecrets())
     try:
         return int(args.func(args))
-    except (SettingsError, StorageError, ServiceError, AuthError, ClassifierError, PortBusy) as e:
+    except CivicRadarError as e:  # every error CivicRadar explains (core.errors); anything else is a bug
         print(f"civicradar: {e}", file=sys.stderr)
         return 2
 

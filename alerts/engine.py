@@ -1,13 +1,13 @@
 """The alerts area's scheduled jobs (detect, incidents past their targets, notify, digest) and the
 `civicradar digest` preview.
 
-Each job records a run (shown with the sources on the dashboard) when it had work to do, and a failure is
-recorded and logged rather than stopping the schedule.
+Each job is a `core.runs.Job` the engine runs through the one runner (runner.py): a run is recorded (shown with the
+sources on the dashboard) only when the job has work to do (its `due` check), and a failure is recorded and logged
+rather than stopping the schedule.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
@@ -17,70 +17,65 @@ from typing import Any
 from alerts import digest, incident_escalate, notify, registry
 from alerts.detect import run_pass
 from alerts.windows import steps_between
+from core.runs import Job, Progress
 from settings import Settings
 from storage import alert_stores
 from storage.db import Database, utcnow
-
-log = logging.getLogger(__name__)
-Job = tuple[str, Callable[[], Any], float]
+from storage.local import LocalClient
 
 
 def jobs(db: Database, s: Settings, clock: Callable[[], datetime]) -> list[Job]:
-    """(job id, function, interval seconds) for the engine's scheduler; the detectors' settings tables are checked
+    """The alerts' jobs for the engine's scheduler; the detectors' settings tables are checked
     here (engine start), since settings.load keeps them as written."""
     registry.check(s)
     found: list[Job] = []
     if s.alerts.enabled:
-        found.append(("alerts:detect", lambda: detect_job(db, s, clock), s.alerts.every_seconds))
-        found.append(("alerts:incidents", lambda: incidents_job(db, s), s.incidents.every_seconds))
+        found += [detect_job(db, s, clock), incidents_job(db, s)]
     if s.alerts.webhooks or s.alerts.emails or s.digest.enabled:
-        found.append(("alerts:notify", lambda: notify_job(db, s), s.alerts.notify_every_seconds))
+        found.append(notify_job(db, s))
     if s.digest.enabled:
-        found.append(("alerts:digest", lambda: digest_job(db, s, clock), 60.0))
+        found.append(digest_job(db, s, clock))
     return found
 
 
-def _recorded(db: Database, job: str, fn: Callable[[], dict[str, Any]], items: str) -> dict[str, Any]:
-    """Run one job as a recorded run: `items` names the count shown as the run's items."""
-    run_id = db.start_run("alerts", job)
-    try:
-        details = fn()
-    except Exception as e:  # a bug or an outage must not kill the schedule: record it loudly
-        log.exception("alerts %s failed", job)
-        db.finish_run(run_id, "error", error=f"{type(e).__name__}: {e}")
-        return {"error": str(e)}
-    db.finish_run(run_id, "ok", items=int(details.get(items, 0)), warnings=int(details.get("failed", 0)),
-                  details=details)
-    return details
+def detect_job(db: Database, s: Settings, clock: Callable[[], datetime]) -> Job:
+    """A detection pass, due once a new grid step has settled (late-arriving posts of a window land first)."""
+    def settled() -> datetime:
+        return clock() - timedelta(minutes=s.alerts.settle_minutes)
+
+    def due() -> bool:
+        cursor = alert_stores.read(db, lambda r: r.detect_cursor())
+        return bool(steps_between(cursor, settled(), s.alerts.step_minutes, 1)[0])
+
+    def work(progress: Progress) -> None:
+        progress.report(run_pass(db, s, settled()).counts(), "raised")
+
+    return Job("alerts:detect", "alerts", "detect", s.alerts.every_seconds, work, due)
 
 
-def detect_job(db: Database, s: Settings, clock: Callable[[], datetime]) -> dict[str, Any] | None:
-    now = clock() - timedelta(minutes=s.alerts.settle_minutes)  # let late-arriving posts of a window land first
-    steps, _ = steps_between(alert_stores.read(db, lambda r: r.detect_cursor()), now, s.alerts.step_minutes, 1)
-    if not steps:
-        return None  # no new step since the last pass: nothing to record
-    return _recorded(db, "detect", lambda: run_pass(db, s, now).counts(), "raised")
-
-
-def incidents_job(db: Database, s: Settings) -> dict[str, Any] | None:
+def incidents_job(db: Database, s: Settings) -> Job:
     """Reminders and escalations for incidents past their targets (wall clock: targets measure people)."""
-    if not incident_escalate.pending(db, s):
-        return None
-    return _recorded(db, "incidents", lambda: incident_escalate.check(db, s), "queued")
+    return Job("alerts:incidents", "alerts", "incidents", s.incidents.every_seconds,
+               lambda progress: progress.report(incident_escalate.check(db, s), "queued"),
+               lambda: bool(incident_escalate.pending(db, s)))
 
 
-def notify_job(db: Database, s: Settings) -> dict[str, Any] | None:
-    if not alert_stores.read(db, lambda r: r.due_deliveries(utcnow(), 1)):
-        return None
-    return _recorded(db, "notify", lambda: asdict(notify.send_due(db, s)), "sent")
+def notify_job(db: Database, s: Settings) -> Job:
+    return Job("alerts:notify", "alerts", "notify", s.alerts.notify_every_seconds,
+               lambda progress: progress.report(asdict(notify.send_due(db, s)), "sent"),
+               lambda: bool(alert_stores.read(db, lambda r: r.due_deliveries(utcnow(), 1))))
 
 
-def digest_job(db: Database, s: Settings, clock: Callable[[], datetime]) -> dict[str, Any] | None:
+def digest_job(db: Database, s: Settings, clock: Callable[[], datetime]) -> Job:
     """At the digest time (engine clock, local), the day's digest goes to the outbox once."""
-    day = digest.latest_day(s, clock())
-    if not s.digest.recipients or alert_stores.read(db, lambda r: r.has_delivery(f"digest:{day}")):
-        return None
-    return _recorded(db, "digest", lambda: enqueue_digest(db, s, day), "queued")
+    def due() -> bool:
+        day = digest.latest_day(s, clock())
+        return bool(s.digest.recipients) and not alert_stores.read(db, lambda r: r.has_delivery(f"digest:{day}"))
+
+    def work(progress: Progress) -> None:
+        progress.report(enqueue_digest(db, s, digest.latest_day(s, clock())), "queued")
+
+    return Job("alerts:digest", "alerts", "digest", 60.0, work, due)
 
 
 def enqueue_digest(db: Database, s: Settings, day: date) -> dict[str, Any]:
@@ -92,18 +87,9 @@ def enqueue_digest(db: Database, s: Settings, day: date) -> dict[str, Any]:
 
 
 def database_queries(db: Database) -> digest.QueryFn:
-    """Named queries run on this process's own database (the engine, or a CLI holding the file)."""
-    def run(name: str, params: dict[str, Any]) -> Any:
-        return alert_stores.read(db, lambda r: r.named(name, params))
-
-    return run
-
-
-def last_engine_clock(db: Database, wall: datetime) -> datetime:
-    """'Now' for a stopped engine's file: its clock at the last detection pass when that is later than the wall
-    clock (a demo's simulated clock runs ahead), else the wall clock."""
-    last = alert_stores.read(db, lambda r: r.detect_cursor())
-    return max(wall, last) if last is not None else wall
+    """Named queries run on this process's own database (the engine), as the CLI's client path runs them."""
+    client = LocalClient(db)
+    return lambda name, params: client.query(name, **params)
 
 
 def preview_digest(run: digest.QueryFn, s: Settings, day: date | None, to: Path | None, now: datetime,

@@ -25,7 +25,6 @@ Format (one list under `entries`; `review_days` counts from the import, `review_
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,9 +32,10 @@ from typing import Any
 import yaml
 
 from core.errors import CivicRadarError
+from core.runs import Job, Progress
 from settings import Settings
 from storage import response_store
-from storage.db import Database, StorageError, utcnow
+from storage.db import Database, utcnow
 
 log = logging.getLogger(__name__)
 ACTOR = "library-file"
@@ -91,34 +91,31 @@ def load(db: Database, path: Path, today: date | None = None) -> dict[str, Any]:
 
 
 class LibraryJob:
-    """Imports the library file at start and again whenever its modification time changes."""
+    """Imports the library file at start and again whenever its modification time changes (a recorded run of the
+    one runner, runner.py: source "responses_library", job "import")."""
 
     def __init__(self, db: Database, path: Path) -> None:
         self.db, self.path = db, path
         self._seen: float | None = None
 
-    def run(self) -> None:
+    def due(self) -> bool:
         try:
-            mtime = self.path.stat().st_mtime
+            return self.path.stat().st_mtime != self._seen
         except OSError as e:
             log.error("responses: the library file %s cannot be read (%s); check [responses] library", self.path, e)
-            return
-        if mtime == self._seen:
-            return
-        run_id = self.db.start_run("responses_library", "import")
-        try:
-            result = load(self.db, self.path)
-        except (LibraryError, StorageError) as e:
-            log.error("responses: %s", e)
-            self.db.finish_run(run_id, "error", error=str(e))
-            return
+            return False
+
+    def work(self, progress: Progress) -> None:
+        mtime = self.path.stat().st_mtime
+        result = load(self.db, self.path)
         self._seen = mtime
-        self.db.finish_run(run_id, "ok", items=len(result["added"]), details={"kept": len(result["kept"])})
+        progress.add(len(result["added"]))
+        progress.note({"kept": len(result["kept"])})
 
 
-def library_jobs(db: Database, s: Settings) -> list[tuple[str, Callable[[], Any], float]]:
+def library_jobs(db: Database, s: Settings) -> list[Job]:
     """The engine's job for the library file, if one is configured."""
     if not s.responses.library:
         return []
     job = LibraryJob(db, s.path(Path(s.responses.library)))
-    return [("responses:library", job.run, s.responses.every_seconds)]
+    return [Job("responses:library", "responses_library", "import", s.responses.every_seconds, job.work, job.due)]

@@ -23,6 +23,8 @@ class QueryError(CivicRadarError, ValueError):
 
 
 def _time(value: Any) -> datetime:
+    if isinstance(value, datetime):  # already bound (the engine's own callers): binding twice changes nothing
+        return naive_utc(value)
     if isinstance(value, str):  # the clients send ISO 8601: read it without dateutil's slower, lenient parser
         try:
             return naive_utc(datetime.fromisoformat(value))

@@ -6,8 +6,12 @@ that do not parse. SQL uses DuckDB `$name` parameters, so values never become SQ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
+
+import duckdb
+import pyarrow as pa
 
 from storage import (
     alert_queries,
@@ -100,3 +104,12 @@ def merged(base: dict[str, Any], kind: str, parts: list[tuple[str, dict[str, Any
 
 
 merged(QUERIES, "named queries", [(area.__name__, getattr(area, "QUERIES", {})) for area in AREAS])
+
+
+def run_query(con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any]) -> pa.Table:
+    """The one way a named query runs (the service, the alerts' digest, the CLI without an engine): its parameters
+    bound (unknown names and unparsable values are a QueryError), its SQL executed on `con`."""
+    query = QUERIES.get(name)
+    if query is None:
+        raise QueryError(f"no query named {name!r}; GET /v1/queries (or storage.queries.QUERIES) lists them")
+    return con.execute(query.sql, query.bind(name, params)).to_arrow_table()

@@ -16,8 +16,10 @@ from alerts import digest, engine, notify
 from alerts.detect import run_pass
 from collectors.base import Batch, Post
 from helpers import free_port
+from runner import Runner
 from storage import incident_actions
 from storage.db import Database
+from storage.runs import RunLog
 from storage.service import Service, create_app
 
 DAY = date(2026, 11, 3)  # the digest of Tue 3 Nov 08:00 (Chicago, CST) covers Mon 08:00 .. Tue 08:00
@@ -104,10 +106,11 @@ def test_digest_is_sent_once_at_the_local_time_as_html_with_chart_and_csv(day_db
     controller.start()
     try:
         s = config(tmp_path, smtp={"host": "127.0.0.1", "port": port, "starttls": False, "sender": "r@c.example"})
-        assert engine.digest_job(db, s, lambda: datetime(2026, 11, 3, 13, 59)) is not None  # Monday's is due
-        assert engine.digest_job(db, s, lambda: datetime(2026, 11, 3, 13, 59, 30)) is None  # queued already
-        assert engine.digest_job(db, s, lambda: datetime(2026, 11, 3, 14, 0))["day"] == "2026-11-03"
-        assert engine.digest_job(db, s, lambda: datetime(2026, 11, 3, 20, 0)) is None
+        run = Runner(RunLog(db)).run
+        assert run(engine.digest_job(db, s, lambda: datetime(2026, 11, 3, 13, 59))) is not None  # Monday's is due
+        assert run(engine.digest_job(db, s, lambda: datetime(2026, 11, 3, 13, 59, 30))) is None  # queued already
+        assert run(engine.digest_job(db, s, lambda: datetime(2026, 11, 3, 14, 0))).details["day"] == "2026-11-03"
+        assert run(engine.digest_job(db, s, lambda: datetime(2026, 11, 3, 20, 0))) is None
         assert notify.send_due(db, s).sent == 2 and notify.send_due(db, s).sent == 0
     finally:
         controller.stop()

@@ -7,7 +7,9 @@ import jobs
 import settings
 from alerts import engine
 from collectors.base import Batch, Post
+from runner import Runner
 from storage.db import Database
+from storage.runs import RunLog
 
 NOW = datetime(2026, 11, 3, 15, 0)
 
@@ -37,8 +39,9 @@ def test_detection_runs_are_recorded_when_a_step_was_evaluated(fresh_db):
     fresh_db.write_batch("test", Batch(posts, None))
     s = config()
     settle = timedelta(minutes=s.alerts.settle_minutes)  # a step is evaluated once it has settled
-    assert engine.detect_job(fresh_db, s, lambda: NOW + settle)["raised"] == 1
-    assert engine.detect_job(fresh_db, s, lambda: NOW + settle + timedelta(minutes=4)) is None  # no new step yet
+    run = Runner(RunLog(fresh_db)).run
+    assert run(engine.detect_job(fresh_db, s, lambda: NOW + settle)).details["raised"] == 1
+    assert run(engine.detect_job(fresh_db, s, lambda: NOW + settle + timedelta(minutes=4))) is None  # no new step
     assert runs(fresh_db) == [("alerts", "detect", "ok", 1, None)]
 
 
@@ -47,5 +50,7 @@ def test_a_failing_pass_is_recorded_and_the_next_one_runs(fresh_db, monkeypatch)
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(engine, "run_pass", broken)
-    assert engine.detect_job(fresh_db, config(), lambda: NOW) == {"error": "disk on fire"}
-    assert runs(fresh_db) == [("alerts", "detect", "error", 0, "RuntimeError: disk on fire")]
+    failed = Runner(RunLog(fresh_db)).run(engine.detect_job(fresh_db, config(), lambda: NOW))
+    assert failed is not None and failed.status == "error"
+    error = "unexpected RuntimeError: disk on fire (a bug; see the log)"
+    assert runs(fresh_db) == [("alerts", "detect", "error", 0, error)]

@@ -11,9 +11,9 @@ import textwrap
 
 SCRIPT = textwrap.dedent("""
     import json, os, resource, signal, sys
-    import jobs, settings
+    import collection, jobs, settings
     from jobs import Engine
-    jobs.MAX_PAGES_PER_RUN = 1  # one page per run, so the disk fills mid-import
+    collection.MAX_PAGES_PER_RUN = 1  # one page per run, so the disk fills mid-import
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write returns an error instead of killing us
     engine = Engine(settings.load(sys.argv[1]))
     first = engine.collect("bulk")

@@ -139,11 +139,15 @@ def test_the_engine_job_records_a_run_only_when_a_target_is_passed(fresh_db, tmp
     from alerts import engine
 
     s = two_incidents(fresh_db, tmp_path)
-    assert "alerts:incidents" in [name for name, _, _ in engine.jobs(fresh_db, s, lambda: datetime.now())]
+    from runner import Runner
+    from storage.runs import RunLog
+
+    assert "alerts:incidents" in [job.name for job in engine.jobs(fresh_db, s, lambda: datetime.now())]
     fresh_db.write(lambda con: con.execute("UPDATE incidents SET opened_at = opened_at - INTERVAL 1 DAY"))
     fresh_db.write(lambda con: con.execute("UPDATE incidents SET opened_at = now()::TIMESTAMP WHERE incident_id = 2"))
-    done = engine.incidents_job(fresh_db, s)
-    assert done is not None and (done["reminded"], done["escalated"]) == (2, 0)  # incident 1: both targets passed
-    assert engine.incidents_job(fresh_db, s) is None  # reminded already; escalation after 30 min
+    run = Runner(RunLog(fresh_db)).run
+    done = run(engine.incidents_job(fresh_db, s))
+    assert done is not None and (done.details["reminded"], done.details["escalated"]) == (2, 0)  # both targets passed
+    assert run(engine.incidents_job(fresh_db, s)) is None  # reminded already; escalation after 30 min
     runs = fresh_db.reader().execute("SELECT source, job, status FROM runs WHERE job = 'incidents'").fetchall()
     assert runs == [("alerts", "incidents", "ok")]
