@@ -23,7 +23,7 @@ from core.findings import Finding, Recorded
 from storage import alert_fast, alert_scan, alert_store, incident_store, service_links
 from storage.db import Database
 from storage.incident_writer import IncidentWriter
-from storage.queries import QUERIES
+from storage.queries import run_query
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -86,9 +86,8 @@ class AlertReader:
         return incident_store.open_for_targets(self._cursor)
 
     def named(self, name: str, params: dict[str, Any]) -> pd.DataFrame:
-        """A named query (the digest's reads on this process's own database)."""
-        query = QUERIES[name]
-        return self._cursor.execute(query.sql, query.bind(name, params)).df()
+        """A named query, inside this reading's snapshot (storage.queries.run_query, as the service runs it)."""
+        return run_query(self._cursor, name, params).to_pandas()
 
 
 @contextlib.contextmanager
