@@ -91,6 +91,11 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=4000)
     parser.add_argument("--claims", type=int, default=200)
     args = parser.parse_args()
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        print("scale: skipped: needs Ray, `pip install -e '.[scale]'`")
+        return
     texts, claim_rows = posts(args.posts), claims(args.claims)
     with tempfile.TemporaryDirectory() as tmp, LocalCluster(Path(tmp), workers=2) as cluster:
         connect(cluster.address, cluster.token)

@@ -145,6 +145,21 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(fresh_db, pool, ray
         ("ok", 400)]
 
 
+def test_the_engine_labels_on_ray_with_the_token_and_refuses_without(cluster, fresh_db, ray_settings,
+                                                                      monkeypatch):
+    monkeypatch.delenv("CIVICRADAR_RAY_TOKEN", raising=False)
+    with pytest.raises(settings_module.SettingsError, match=r"CIVICRADAR_RAY_TOKEN is not set .*labels.ray_token"):
+        jobs.Engine(ray_settings, db=fresh_db)
+    monkeypatch.setenv("CIVICRADAR_RAY_TOKEN", cluster.token)
+    engine = jobs.Engine(ray_settings, db=fresh_db)
+    assert isinstance(engine.label_job.labeller, RayLabeller)
+    try:
+        seed(fresh_db, 30)
+        assert engine.label_job.run() == 30
+    finally:
+        engine.label_job.labeller.close()
+
+
 def test_relabel_since_runs_new_models_over_history_once(cluster, ray_settings, tiny_models_dir, tmp_path,
                                                          monkeypatch, capsys):
     new_models = shutil.copytree(tiny_models_dir, tmp_path / "models")
