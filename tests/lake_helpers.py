@@ -43,11 +43,34 @@ class Postgres:
     port: int
     user: str = "lake"
 
-    def create_database(self, name: str) -> str:
-        """A new, empty catalog database; returns its libpq connection string (over the Unix socket)."""
-        subprocess.run([str(self.bin / "createdb"), "-h", str(self.socket_dir), "-p", str(self.port), "-U",
-                        self.user, name], check=True, capture_output=True)
+    template: str | None = None
+
+    def _client(self, tool: str, *args: str, stdin: str | None = None) -> None:
+        done = subprocess.run([str(self.bin / tool), "-h", str(self.socket_dir), "-p", str(self.port), "-U",
+                               self.user, *args], capture_output=True, text=True, input=stdin)
+        assert done.returncode == 0, f"{tool} {args}: {done.stderr}"
+
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """A new catalog database (empty, or a copy of `template`); returns its libpq connection string (over the
+        Unix socket)."""
+        self._client("createdb", *(("-T", template) if template else ()), name)
         return f"dbname={name} host={self.socket_dir} port={self.port} user={self.user}"
+
+    def migrated(self, name: str, data_path: str) -> str:
+        """A catalog with every migration applied, copied from one made once per session (migrating a lake takes
+        ~5-10 s). DuckLake keeps the data path in the catalog (`ducklake_metadata`), so the copy's is set to
+        `data_path`; the template has no data files (its few rows are inlined in the catalog)."""
+        if self.template is None:
+            from storage.db import Database
+
+            folder = tempfile.mkdtemp(prefix="civicradar-lake-template-")
+            Database(Path(folder) / "lake.name", lake=LakeConfig(self.create_database("lake_template"),
+                                                                 f"{folder}/", 10)).close()
+            self.template = "lake_template"
+        dsn = self.create_database(name, self.template)
+        self._client("psql", "-v", "ON_ERROR_STOP=1", "-d", name, "-v", f"path={data_path}",
+                     stdin="UPDATE ducklake_metadata SET value = :'path' WHERE key = 'data_path';\n")
+        return dsn
 
 
 def start_postgres(root: Path) -> Postgres:

@@ -22,11 +22,13 @@ from storage.db import Database, StorageError
 from storage.lake import LakeConfig, LakeError
 
 ROOT = Path(__file__).resolve().parents[1]
+slow = pytest.mark.slow  # a real PostgreSQL (and moto): seconds each
 _names = (f"lake{i}" for i in itertools.count())
 
 
 def folder_lake(pg: Postgres, tmp_path: Path, inline_rows: int = 10) -> LakeConfig:
-    return LakeConfig(pg.create_database(next(_names)), f"{tmp_path}/lake/", inline_rows)
+    """A migrated lake of its own, data in a folder."""
+    return LakeConfig(pg.migrated(next(_names), f"{tmp_path}/lake/"), f"{tmp_path}/lake/", inline_rows)
 
 
 def count(db: Database, sql: str) -> int:
@@ -78,8 +80,9 @@ def test_every_lake_setting_is_documented() -> None:
     assert set(LakeSettings.model_fields) <= documented
 
 
+@slow
 def test_migrations_run_on_the_lake_once(postgres: Postgres, tmp_path: Path) -> None:  # noqa: F811
-    config = folder_lake(postgres, tmp_path)
+    config = LakeConfig(postgres.create_database(next(_names)), f"{tmp_path}/lake/", 10)
     db = Database(tmp_path / "lake.name", lake=config)
     try:
         assert db.applied == [name for name, _ in migrations.MIGRATIONS]
@@ -93,6 +96,7 @@ def test_migrations_run_on_the_lake_once(postgres: Postgres, tmp_path: Path) -> 
     again.close()
 
 
+@slow
 def test_batches_and_cursor_are_written_exactly_once_as_on_duckdb(postgres: Postgres,  # noqa: F811
                                                                    tmp_path: Path) -> None:
     on_lake = Database(tmp_path / "lake.name", lake=folder_lake(postgres, tmp_path))
@@ -112,6 +116,7 @@ def test_batches_and_cursor_are_written_exactly_once_as_on_duckdb(postgres: Post
         on_file.close()
 
 
+@slow
 def test_a_failed_batch_keeps_neither_posts_nor_cursor(postgres: Postgres, tmp_path: Path,  # noqa: F811
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     db = Database(tmp_path / "lake.name", lake=folder_lake(postgres, tmp_path))
@@ -126,6 +131,7 @@ def test_a_failed_batch_keeps_neither_posts_nor_cursor(postgres: Postgres, tmp_p
         db.close()
 
 
+@slow
 def test_a_replica_attaches_read_only_and_sees_the_newest_snapshot(postgres: Postgres,  # noqa: F811
                                                                    tmp_path: Path) -> None:
     config = folder_lake(postgres, tmp_path)
@@ -144,6 +150,7 @@ def test_a_replica_attaches_read_only_and_sees_the_newest_snapshot(postgres: Pos
         db.close()
 
 
+@slow
 def test_maintenance_runs_as_a_recorded_job(postgres: Postgres, tmp_path: Path) -> None:  # noqa: F811
     db = Database(tmp_path / "lake.name", lake=folder_lake(postgres, tmp_path, inline_rows=5))
     try:
@@ -165,6 +172,7 @@ def test_maintenance_runs_as_a_recorded_job(postgres: Postgres, tmp_path: Path) 
         db.close()
 
 
+@slow
 def test_maintenance_is_scheduled_only_on_the_lake(postgres: Postgres, tmp_path: Path) -> None:  # noqa: F811
     from settings import Settings
 
@@ -184,8 +192,9 @@ def test_a_catalog_that_cannot_be_reached_is_a_clear_error(tmp_path: Path) -> No
     assert "hunter22" not in str(failed.value)
 
 
+@slow
 def test_the_lake_in_s3(postgres: Postgres, s3_server: S3Server, tmp_path: Path) -> None:  # noqa: F811
-    config = s3_server.config(postgres.create_database(next(_names)), "t1")
+    config = s3_server.config(postgres.migrated(next(_names), "s3://lake/t1/"), "t1")
     db = Database(tmp_path / "lake.name", lake=config)
     try:
         for batch in batches():
