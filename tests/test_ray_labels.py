@@ -10,8 +10,11 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +34,7 @@ from storage.labels import ModelTags
 from storage.relabel_export import export_outdated
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 2)
 TOPICS = '[[topics]]\nname = "testing"\ndescription = "Getting a COVID-19 test"\n'
 
@@ -46,6 +50,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
         finally:
             ray.shutdown()
     assert not running.processes()  # every process of the cluster is gone
+
+
+@pytest.fixture(scope="module", autouse=True)
+def intruder(cluster) -> Iterator[subprocess.Popen[str]]:
+    """A driver with a wrong token, started with the module (it is refused only after ~20 s of Ray's retries)."""
+    code = f"from classifiers.ray_pool import connect; connect({cluster.address!r}, 'not-the-token-0123')"
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    yield process
+    process.kill()
+    process.wait()
 
 
 @pytest.fixture
@@ -215,3 +230,9 @@ def _flat(value: object) -> list[object]:
     if isinstance(value, dict):
         return [x for k in sorted(value) for x in (k, *_flat(value[k]))]
     return [value]
+
+
+def test_a_driver_without_the_token_is_refused(intruder):
+    out, _ = intruder.communicate(timeout=120)
+    assert intruder.returncode == 1 and "ClassifierError: cannot join the Ray cluster" in out
+    assert "InvalidAuthToken" in out  # refused by the cluster for its token, not for being unreachable
