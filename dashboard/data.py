@@ -22,6 +22,7 @@ from dashboard.guard import loading
 from settings import Settings
 from storage import client as split
 from storage.actions import ACTIONS
+from storage.callers import DASHBOARD_CLIENT
 from storage.client import TOKEN_ENV, URL_ENV, OutcomeUnknown, ServiceError, StorageClient
 from storage.queries import QUERIES
 
@@ -30,7 +31,7 @@ SESSION_KEY = "civicradar_session"
 
 @st.cache_resource
 def _client(url: str, token: str) -> StorageClient:
-    return StorageClient(url, token, client="dashboard")
+    return StorageClient(url, token, client=DASHBOARD_CLIENT)
 
 
 def client() -> StorageClient:

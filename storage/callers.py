@@ -19,6 +19,7 @@ from core.users import UserFile
 
 CLIENT_HEADER, ACTOR_HEADER = "x-civicradar-client", "x-civicradar-actor"
 UNNAMED = "unnamed"
+DASHBOARD_CLIENT = "dashboard"  # the only client that signs users in (single sign-on included)
 # The CLI runs on the engine's host as someone who can read the token and the database file (it opens the file
 # itself when the engine is stopped): its actors, `cli:NAME` sent by the `cli` client, act as admins.
 OPERATOR_CLIENT, OPERATOR_PREFIX, OPERATOR_ROLE = "cli", "cli:", "admin"
@@ -59,7 +60,7 @@ class Directory:
         user = self.users.get(actor)
         if user is not None:
             return None if user.disabled else user.role
-        if client == "dashboard" and "@" in actor and self.users.by_email(actor) is None:
+        if client == DASHBOARD_CLIENT and "@" in actor and self.users.by_email(actor) is None:
             return self.sso_default_role or None
         return None
 
