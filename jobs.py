@@ -85,9 +85,10 @@ class Engine:
         from alerts.fastpath import label_hook
         from classifiers.job import LabelJob  # loads ONNX Runtime: only when labelling is on
         from classifiers.ray_pool import pool_for  # Ray label workers with [labels] workers = "ray", else None
+        from storage.label_store import LabelStore
 
         clock = lambda: self.clock()[0]  # noqa: E731
-        return LabelJob(self.db, self.settings, clock, labeller=pool_for(self.settings),  # type: ignore[arg-type]
+        return LabelJob(LabelStore(self.db), self.settings, clock, labeller=pool_for(self.settings),  # type: ignore[arg-type]
                         on_labelled=label_hook(self.db, self.settings, clock))
 
     def clock(self) -> tuple[datetime, bool]:
