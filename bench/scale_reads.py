@@ -1,0 +1,199 @@
+"""Read p95 with 16 readers on 2 read replicas against 16 readers on the engine alone, while the engine writes to the
+lake; and each replica's lag (the age of the newest snapshot it reads). Goal (issue 17): replica p95 <= 100 ms.
+
+One run, one lake: a PostgreSQL catalog started here (Debian's binaries, as tests/lake_helpers.py), Parquet in a
+folder, --initial posts seeded, then the engine (this process: the lake's one writer and its storage service)
+writes --rate posts a second in one-second batches throughout. Phase 1: the readers ask the engine. Phase 2: the
+same readers, half on each of two `civicradar serve` replicas (their own processes), the engine only writing.
+Readers are 16 threads in a process of their own, asking the soak's rollup queries (24-hour windows) in turn.
+
+    nice -n 10 .venv/bin/python bench/scale_reads.py [--seconds 60] [--rate 2000] [--initial 1000000]
+    (needs the lake extra and PostgreSQL; fixed seed; prints one line)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timedelta
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "tests"))  # lake_helpers: the tests' PostgreSQL start
+
+from bench.synthetic import posts_chunk
+from storage.client import StorageClient
+from storage.db import Database
+from storage.lake import LakeConfig
+from storage.service import Service, create_app
+
+READERS, TOKEN, TOKEN_ENV = 16, "scale-reads-bench-token", "CIVICRADAR_BENCH_TOKEN"
+START = datetime(2026, 11, 1)
+QUERIES = [("volume", {"bucket_minutes": 60}), ("window_totals", {}), ("volume", {"bucket_minutes": 15}),
+           ("sentiment_volume", {"bucket_minutes": 60}), ("topic_volume", {"bucket_minutes": 60})]
+
+
+def read_for(urls: list[str], seconds: float, until: datetime) -> tuple[list[float], int]:
+    """READERS threads, spread over `urls`, each asking QUERIES in turn for `seconds`: latencies (s) and errors."""
+    latencies: list[float] = []
+    errors = [0]
+    deadline = time.monotonic() + seconds
+
+    def reader(k: int) -> None:
+        client = StorageClient(urls[k % len(urls)], TOKEN, timeout=60, client="bench")
+        while time.monotonic() < deadline:
+            name, extra = QUERIES[k % len(QUERIES)]
+            started = time.perf_counter()
+            try:
+                client.query(name, since=until - timedelta(hours=24), until=until, **extra)
+                latencies.append(time.perf_counter() - started)
+            except Exception:  # counted and reported: a failed read is a finding, not a crash
+                errors[0] += 1
+            k += 1
+        client.close()
+
+    threads = [threading.Thread(target=reader, args=(k,)) for k in range(READERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, errors[0]
+
+
+class Writer(threading.Thread):
+    """The engine's writes: `rate` posts a second, one batch a second, on schedule; commit times kept."""
+
+    def __init__(self, db: Database, rate: int, first_id: int, now: datetime) -> None:
+        super().__init__(daemon=True)
+        self.db, self.rate, self.next_id, self.now = db, rate, first_id, now
+        self.stop = threading.Event()
+        self.commits: list[float] = []
+        self.rng = np.random.default_rng(11)
+
+    def run(self) -> None:
+        began, tick = time.perf_counter(), 0
+        while not self.stop.wait(max(0.0, began + tick - time.perf_counter())):
+            started = time.perf_counter()
+            self.db.write_posts_table(posts_chunk(self.rng, self.next_id, self.rate, self.now, timedelta(seconds=1)))
+            self.commits.append(time.perf_counter() - started)
+            self.next_id, self.now, tick = self.next_id + self.rate, self.now + timedelta(seconds=1), tick + 1
+
+
+def sample_lag(urls: list[str], stop: threading.Event) -> dict[str, list[float]]:
+    """Each replica's lag (GET /v1/storage) every half second until `stop`."""
+    lags: dict[str, list[float]] = {u: [] for u in urls}
+    clients = {u: StorageClient(u, TOKEN, timeout=30, client="bench") for u in urls}
+    while not stop.wait(0.5):
+        for url, client in clients.items():
+            lags[url].append(float(client.storage_state()["lag_seconds"]))
+    return lags
+
+
+def start_replicas(root: Path, catalog: str, count: int) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+    from helpers import free_port
+
+    settings = root / "replica" / "settings.toml"  # its data folder (audit file) beside it
+    settings.parent.mkdir()
+    settings.write_text(f'[storage]\nkind = "ducklake"\n[storage.lake]\ncatalog = "{catalog}"\n'
+                        f'data_path = "{root}/lake/"\n'
+                        f'[server]\ntoken = {{ env = "{TOKEN_ENV}" }}\n'
+                        "[classify]\nenabled = false\n[alerts]\nenabled = false\n")  # the lake's settings check
+    ports = [free_port() for _ in range(count)]
+    env = {**os.environ, TOKEN_ENV: TOKEN}
+    logs = [(settings.parent / f"replica-{p}.log").open("w") for p in ports]
+    procs = [subprocess.Popen([str(Path(sys.executable).parent / "civicradar"), "--settings", str(settings), "serve",
+                               "--port", str(p)], env=env, stdout=log, stderr=subprocess.STDOUT)
+             for p, log in zip(ports, logs, strict=True)]
+    urls = [f"http://127.0.0.1:{p}" for p in ports]
+    for url in urls:
+        wait_until_serving(url)
+    return procs, urls
+
+
+def wait_until_serving(url: str, timeout: float = 180) -> None:
+    client, deadline = StorageClient(url, TOKEN, timeout=10, client="bench"), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            client.storage_state()
+            return
+        except Exception:
+            time.sleep(0.5)
+    raise SystemExit(f"the replica at {url} did not start in {timeout:.0f} s (its log: replica/replica-*.log)")
+
+
+def seed(db: Database, initial: int) -> datetime:
+    rng = np.random.default_rng(3)
+    step = min(initial, 100_000)
+    for k in range(0, initial, step):
+        db.write_posts_table(posts_chunk(rng, k, step, START + timedelta(hours=k // step), timedelta(hours=1)))
+    return START + timedelta(hours=max(initial // step, 1))
+
+
+def p95(values: list[float]) -> float:
+    return float(np.percentile(values, 95)) * 1000 if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=60, help="length of each phase")
+    parser.add_argument("--rate", type=int, default=2000, help="posts the engine writes a second")
+    parser.add_argument("--initial", type=int, default=1_000_000, help="posts in the lake before the clock starts")
+    args = parser.parse_args()
+    from lake_helpers import start_postgres, stop_postgres
+
+    root = Path(tempfile.mkdtemp(prefix="civicradar-scale-reads-"))
+    print(f"working in {root}", file=sys.stderr)
+    os.chmod(root, 0o755)
+    pg = start_postgres(root)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        catalog = pg.create_database("bench")
+        db = Database(root / "lake.name", "1GB", lake=LakeConfig(catalog, f"{root}/lake/", 10))
+        until = seed(db, args.initial)
+        service = Service(create_app(db, TOKEN, lambda: (until, False)), "127.0.0.1", 0)
+        service.start()
+        engine_url = f"http://127.0.0.1:{service.server.servers[0].sockets[0].getsockname()[1]}"
+        procs, urls = start_replicas(root, catalog, 2)
+        writer = Writer(db, args.rate, args.initial, until)
+        writer.start()
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            on_engine, engine_errors = pool.submit(read_for, [engine_url], args.seconds, until).result()
+            engine_commits, stop = len(writer.commits), threading.Event()
+            lags: dict[str, list[float]] = {u: [] for u in urls}
+            lag_thread = threading.Thread(target=lambda: lags.update(sample_lag(urls, stop)), daemon=True)
+            lag_thread.start()
+            on_replicas, replica_errors = pool.submit(read_for, urls, args.seconds, until).result()
+            stop.set()
+            lag_thread.join(timeout=30)
+        writer.stop.set()
+        writer.join()
+        service.stop()
+        db.close()
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+        stop_postgres(pg, root)
+    shutil.rmtree(root, ignore_errors=True)  # kept after a failure, for the replicas' logs
+    commits_a, commits_b = writer.commits[:engine_commits], writer.commits[engine_commits:]
+    lag_text = ", ".join(f"replica {i + 1} lag p95 {np.percentile(v, 95):.2f} s max {max(v):.2f} s"
+                         for i, v in enumerate(lags.values()) if v)
+    print(f"scale_reads {args.seconds:.0f} s a phase, {READERS} readers, engine writing {args.rate:,} posts/s on "
+          f"{args.initial:,}: read p95 on 2 replicas {p95(on_replicas):.0f} ms ({len(on_replicas):,} reads, "
+          f"{replica_errors} errors) vs on the engine alone {p95(on_engine):.0f} ms ({len(on_engine):,} reads, "
+          f"{engine_errors} errors), ratio {p95(on_replicas) / p95(on_engine):.2f}; {lag_text}; "
+          f"engine commit p95 {p95(commits_a):.0f} ms serving reads, {p95(commits_b):.0f} ms with replicas")
+
+
+if __name__ == "__main__":
+    main()
