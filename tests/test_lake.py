@@ -10,16 +10,19 @@ import itertools
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lake_helpers import Postgres, S3Server, postgres, s3_server  # noqa: F401 (fixtures)
 
 from core.records import Batch
 from helpers import make_post
+from runner import Runner
 from settings import LakeSettings
 from storage import lake, lake_maintenance, lake_schema, migrations, rollup
 from storage.db import Database, StorageError
 from storage.lake import LakeConfig, LakeError
+from storage.runs import RunLog
 
 ROOT = Path(__file__).resolve().parents[1]
 slow = pytest.mark.slow  # a real PostgreSQL (and moto): seconds each
@@ -150,6 +153,13 @@ def test_a_replica_attaches_read_only_and_sees_the_newest_snapshot(postgres: Pos
         db.close()
 
 
+def maintain_now(db: Database, keep: timedelta, delete_after: timedelta) -> dict[str, Any]:
+    """One maintenance pass now, through the runner as the engine's schedule runs it; its counts per step."""
+    run = Runner(RunLog(db)).run(lake_maintenance.job(db, keep, delete_after))
+    assert run is not None and run.ok, run
+    return run.details
+
+
 @slow
 def test_maintenance_runs_as_a_recorded_job(postgres: Postgres, tmp_path: Path) -> None:  # noqa: F811
     db = Database(tmp_path / "lake.name", lake=folder_lake(postgres, tmp_path, inline_rows=5))
@@ -158,16 +168,16 @@ def test_maintenance_runs_as_a_recorded_job(postgres: Postgres, tmp_path: Path) 
             db.write_batch("s", Batch([make_post(j) for j in range(i * 20, i * 20 + 20)], f"c{i}"))
         files = lambda: len(list((tmp_path / "lake").rglob("*.parquet")))  # noqa: E731
         before = files()
-        done = lake_maintenance.run(db, keep=timedelta(0), delete_after=timedelta(0))
+        done = maintain_now(db, keep=timedelta(0), delete_after=timedelta(0))
         assert done["merged"] > 0 and done["expired_snapshots"] > 0
-        lake_maintenance.run(db, keep=timedelta(0), delete_after=timedelta(0))  # deletes what the first scheduled
+        maintain_now(db, keep=timedelta(0), delete_after=timedelta(0))  # deletes what the first scheduled
         assert files() < before
         assert count(db, "SELECT count(*) FROM posts") == 120 and db.get_cursor("s") == "c5"
         runs = db.reader().execute("SELECT status, details FROM runs WHERE job = 'lake_maintenance'").fetchall()
         assert [r[0] for r in runs] == ["ok", "ok"] and '"merged"' in runs[0][1]
         db.lock_down()  # the engine locks down; maintenance and writes still reach the data path
         db.write_batch("s", Batch([make_post(500)], "c6"))
-        lake_maintenance.run(db, keep=timedelta(hours=1), delete_after=timedelta(hours=1))
+        maintain_now(db, keep=timedelta(hours=1), delete_after=timedelta(hours=1))
     finally:
         db.close()
 
@@ -180,8 +190,8 @@ def test_maintenance_is_scheduled_only_on_the_lake(postgres: Postgres, tmp_path:
     assert lake_maintenance.maintenance_jobs(on_file, Settings()) == []
     on_file.close()
     on_lake = Database(tmp_path / "lake.name", lake=folder_lake(postgres, tmp_path))
-    [(job, _, every)] = lake_maintenance.maintenance_jobs(on_lake, Settings())
-    assert job == "lake_maintenance" and every == 6 * 3600
+    [job] = lake_maintenance.maintenance_jobs(on_lake, Settings())
+    assert (job.name, job.source, job.kind, job.every) == ("lake_maintenance", "lake", "lake_maintenance", 6 * 3600)
     on_lake.close()
 
 
@@ -205,7 +215,7 @@ def test_the_lake_in_s3(postgres: Postgres, s3_server: S3Server, tmp_path: Path)
         for i in range(3):  # pages of new posts only: files that merging can join
             db.write_batch("s", Batch([make_post(j) for j in range(100 + 20 * i, 120 + 20 * i)], f"n{i}"))
         db.lock_down()
-        done = lake_maintenance.run(db, keep=timedelta(0), delete_after=timedelta(0))
+        done = maintain_now(db, keep=timedelta(0), delete_after=timedelta(0))
         assert done["merged"] > 0
         assert count(db, "SELECT count(*) FROM posts") == 110 and db.get_cursor("s") == "n2"
     finally:
@@ -244,3 +254,18 @@ def test_settings_describe_the_lake(write_settings, monkeypatch: pytest.MonkeyPa
     s3 = lake.config_from(settings_module.load(write_settings(body.format(data="s3://b/p", on="false"))))
     assert s3 is not None and s3.data_path == "s3://b/p/" and s3.s3 is not None
     assert (s3.s3.endpoint, s3.s3.key_id, s3.s3.use_ssl) == ("127.0.0.1:9000", "key-id", True)
+
+
+@slow
+def test_small_commits_are_inlined_in_the_catalog(postgres: Postgres, tmp_path: Path) -> None:  # noqa: F811
+    db = Database(tmp_path / "lake.name", lake=folder_lake(postgres, tmp_path, inline_rows=10))
+    files = lambda table: count(db, f"SELECT count(*) FROM ducklake_list_files('lake', '{table}')")  # noqa: E731
+    try:
+        db.write_batch("s", Batch([make_post(i) for i in range(3)], "c1"))  # 3 posts, 1 cursor row: no files
+        assert files("posts") == 0 and files("cursors") == 0
+        assert count(db, "SELECT count(*) FROM posts") == 3 and db.get_cursor("s") == "c1"
+        db.write_batch("s", Batch([make_post(i) for i in range(100, 130)], "c2"))  # 30 posts: a Parquet file
+        assert files("posts") == 1 and files("cursors") == 0
+        assert count(db, "SELECT count(*) FROM posts") == 33 and db.get_cursor("s") == "c2"
+    finally:
+        db.close()
