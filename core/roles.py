@@ -24,3 +24,6 @@ def roles_that(capability: str) -> frozenset[str]:
 COMMS = roles_that("work_alerts")  # comms, lead, admin: work alerts, edit the rumour register, draft responses
 APPROVERS = roles_that("approve_responses")  # lead, admin: approve responses in the library
 STAFF = roles_that("label_feedback")  # COMMS and analyst: mark a label wrong
+ANALYSTS = roles_that("sql")  # analyst, admin: run SQL, save and delete views, write snapshots
+ADMINS = roles_that("admin")  # admin: users, a person's request to be forgotten
+EVERYONE = roles_that("read")  # every role: sign in, record a download

@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 
+from core.roles import ADMINS, ANALYSTS, EVERYONE
 from core.roles import APPROVERS as APPROVERS  # re-exported (core.roles holds every role)
 from core.roles import COMMS as COMMS
 from core.roles import STAFF as STAFF
@@ -239,18 +240,21 @@ def register_save(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any])
     origin = con.execute("SELECT origin FROM claims WHERE claim_id = ?", [claim_id]).fetchone()
     if origin and origin[0] != "register":
         raise ValueError(f"{claim_id} is a {origin[0]} claim, not a register entry; it cannot be edited here")
+    # delete + insert, not INSERT OR REPLACE: the same statements on DuckDB and on DuckLake (no unique keys there)
+    con.execute("DELETE FROM claims WHERE claim_id = ?", [claim_id])
     con.execute(
-        "INSERT OR REPLACE INTO claims (claim_id, text, rating, url, source, origin, published_at, updated_at) "
+        "INSERT INTO claims (claim_id, text, rating, url, source, origin, published_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, 'register', now()::TIMESTAMP, now()::TIMESTAMP)",
         [claim_id, p["text"].strip(), p["rating"], p["url"], p["source"]])
     return {"claim_id": claim_id}
 
 
 def register_remove(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) -> dict[str, Any]:
-    row = con.execute("DELETE FROM claims WHERE claim_id = ? AND origin = 'register' RETURNING text",
-                      [p["claim_id"]]).fetchone()
+    where = "WHERE claim_id = ? AND origin = 'register'"  # selected, then deleted: DuckLake has no RETURNING
+    row = con.execute(f"SELECT text FROM claims {where}", [p["claim_id"]]).fetchone()
     if row is None:
         raise ValueError(f"no register entry {p['claim_id']!r}")
+    con.execute(f"DELETE FROM claims {where}", [p["claim_id"]])
     return {"removed": p["claim_id"], "text": row[0]}
 
 
@@ -260,15 +264,17 @@ def view_save(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) -> 
     if not VIEW_NAME.match(p["name"]):
         raise ValueError("a view name is 1-80 letters, digits, spaces, dots, dashes or underscores")
     check(p["sql"])
-    con.execute("INSERT OR REPLACE INTO saved_views VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
+    con.execute("DELETE FROM saved_views WHERE name = ?", [p["name"]])  # both kinds: no INSERT OR REPLACE on the lake
+    con.execute("INSERT INTO saved_views VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
                 [p["name"], p["sql"], p["description"], actor])
     return {"saved": p["name"]}
 
 
 def view_delete(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) -> dict[str, Any]:
-    row = con.execute("DELETE FROM saved_views WHERE name = ? RETURNING name", [p["name"]]).fetchone()
+    row = con.execute("SELECT name FROM saved_views WHERE name = ?", [p["name"]]).fetchone()
     if row is None:
         raise ValueError(f"no saved view {p['name']!r}")
+    con.execute("DELETE FROM saved_views WHERE name = ?", [p["name"]])
     return {"deleted": p["name"]}
 
 
@@ -292,15 +298,15 @@ def actions() -> dict[str, Action]:
                                   COMMS, "Remove an entry from the rumour register."),
         "view_save": Action(view_save, {"name": Param("str", required=True), "sql": Param("str", required=True),
                                         "description": Param("str")},
-                            frozenset({"analyst", "admin"}), "Save a read-only SQL query as a named view."),
+                            ANALYSTS, "Save a read-only SQL query as a named view."),
         "view_delete": Action(view_delete, {"name": Param("str", required=True)},
-                              frozenset({"analyst", "admin"}), "Delete a saved view."),
+                              ANALYSTS, "Delete a saved view."),
         "user_change": Action(audit_only, {"username": Param("str", required=True),
                                            "change": Param("str", required=True)},
-                              frozenset({"admin"}), "Record a change to a dashboard user in the audit log."),
-        "sign_in": Action(audit_only, {"via": Param("str", "password")}, frozenset({"viewer", *STAFF}),
+                              ADMINS, "Record a change to a dashboard user in the audit log."),
+        "sign_in": Action(audit_only, {"via": Param("str", "password")}, EVERYONE,
                           "Record a sign-in in the audit log."),
-        "sign_in_failed": Action(audit_only, {"client": Param("str", "unknown")}, frozenset({"viewer", *STAFF}),
+        "sign_in_failed": Action(audit_only, {"client": Param("str", "unknown")}, EVERYONE,
                                  "Record a failed sign-in (the name tried, the client address) in the audit log.",
                                  any_actor=True),  # the name tried may be no user at all
     }

@@ -7,6 +7,7 @@ are wall-clock minutes from `opened_at`. Incidents merged into another are left 
 
 from __future__ import annotations
 
+from core.roles import COMMS, EVERYONE
 from storage import incident_actions, incident_merge
 from storage.named import Action, Param, Query
 
@@ -137,8 +138,7 @@ QUERIES: dict[str, Query] = {
         {"alert_id": Param("int")}, doc="The incident each alert is in, and why."),
 }
 
-WORKERS = frozenset({"comms", "lead", "admin"})  # those who work alerts (a 'lead' role may not exist)
-EVERYONE = frozenset({"viewer", "comms", "lead", "analyst", "admin"})
+WORKERS = COMMS  # those who work alerts
 
 
 def actions() -> dict[str, Action]:

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from core.errors import CivicRadarError
+from core.roles import ADMINS
 from core.times import parse_time
 from storage.db import naive_utc
 
@@ -99,7 +100,7 @@ ActionFn = Callable[[duckdb.DuckDBPyConnection, str, dict[str, Any]], dict[str, 
 class Action:
     fn: ActionFn  # (connection inside the transaction, actor, bound params) -> result
     params: Mapping[str, Param] = field(default_factory=dict)
-    roles: frozenset[str] = frozenset({"admin"})  # roles allowed to take it: checked by the dashboard and the service
+    roles: frozenset[str] = ADMINS  # roles allowed to take it (core.roles): checked by the dashboard and the service
     doc: str = ""
     audit: Callable[[dict[str, Any]], dict[str, Any]] = dict  # what the audit log keeps of the params
     # An audit-only record whose actor need not be a user at all (a failed sign-in records the name tried).

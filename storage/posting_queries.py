@@ -13,10 +13,11 @@ from typing import Any
 
 import duckdb
 
+from core.roles import APPROVERS
 from storage import incident_actions
 from storage.named import Action, Param, Query
 
-POSTERS = frozenset({"lead", "admin"})  # who may post from CivicRadar: the roles that approve what is said
+POSTERS = APPROVERS  # who may post from CivicRadar: the roles that approve what is said
 POSTED, FAILED = "incident_post_response", "response_post_failed"
 INBOX_SENT = "inbox_reply_sent"  # storage.inbox_queries.SENT: inbox replies sent on X count against the same meter
 

@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from core.pseudonyms import pseudonym
+from core.roles import ADMINS
 from storage.db import PSEUDONYM_PREFIX, Database, delete_posts, one
 from storage.named import Action, Param
 
@@ -105,7 +106,7 @@ def actions() -> dict[str, Action]:
         "forget_author": Action(
             forget_author,
             {"author_id": Param("str", required=True), "platform": Param("str")},
-            roles=frozenset({"admin"}),
+            roles=ADMINS,
             doc="Remove every post of one author (a person's request to be forgotten).",
             audit=audit_details,
         )
