@@ -114,12 +114,12 @@ class Engine:
             found.append(self.label_job.job())
         found.append(self.retention_job())
         found += alert_jobs(self.db, self.settings, lambda: self.clock()[0])
-        return found + library_jobs(self.db, self.settings)
+        found += library_jobs(self.db, self.settings)
+        return found + maintenance_jobs(self.db, self.settings)  # the lake's (none for the DuckDB file)
 
     def jobs(self) -> list[Scheduled]:
         """(job id, function, interval seconds) for the scheduler: each call is one run of a job."""
-        scheduled = self.runner.scheduled(self.scheduled_jobs())
-        return scheduled + maintenance_jobs(self.db, self.settings)  # the lake's (none for the DuckDB file)
+        return self.runner.scheduled(self.scheduled_jobs())
 
     def retention_job(self) -> Job:
         r, c = self.settings.retention, self.settings.classify

@@ -1,6 +1,7 @@
 """Lake maintenance, a scheduled job of the engine (the one writer): small commits' inlined rows flushed to Parquet,
 adjacent small files merged, old snapshots expired, and files no snapshot needs deleted, with the orphans that a
-killed write leaves behind. Each pass is recorded as a run (source "lake", job "lake_maintenance").
+killed write leaves behind. Each pass is a job of the one runner (runner.py), recorded as a run (source "lake",
+job "lake_maintenance").
 
 DuckLake's maintenance functions are its own (ducklake.select/docs: maintenance). Expiry keeps `keep` of history,
 longer than any replica's read; files are deleted only once `delete_after` old, so a reader still scanning a merged
@@ -9,18 +10,14 @@ file keeps it.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import duckdb
 
+from core.runs import Job, Progress
 from settings import Settings
-from storage.db import Database
+from storage.db import Database, StorageError
 from storage.lake import ALIAS
-
-log = logging.getLogger(__name__)
 
 STEPS = {  # name -> the table function, counted; {older} is a TIMESTAMPTZ expression
     "flushed": f"ducklake_flush_inlined_data('{ALIAS}')",
@@ -45,22 +42,27 @@ def maintain(con: duckdb.DuckDBPyConnection, keep: timedelta, delete_after: time
     return done
 
 
-def run(db: Database, keep: timedelta, delete_after: timedelta) -> dict[str, int]:
-    """A recorded pass, under the writer's lock (one writer: never beside a batch's commit)."""
-    run_id = db.start_run("lake", "lake_maintenance")
+def job(db: Database, keep: timedelta, delete_after: timedelta, every_seconds: float = 0.0) -> Job:
+    """A pass as a job of the one runner (runner.py): a recorded run, source "lake", job "lake_maintenance"."""
+    return Job("lake_maintenance", "lake", "lake_maintenance", every_seconds,
+               lambda progress: work(db, keep, delete_after, progress))
+
+
+def work(db: Database, keep: timedelta, delete_after: timedelta, progress: Progress) -> None:
+    """One pass under the writer's lock (one writer: never beside a batch's commit); each step's count a detail."""
     try:
         done = db.exclusive(lambda con: maintain(con, keep, delete_after))
     except duckdb.Error as e:
-        db.finish_run(run_id, "error", error=f"lake maintenance failed: {str(e).splitlines()[0]}")
-        raise
-    db.finish_run(run_id, "ok", items=sum(done.values()), details=done)
-    return done
+        raise StorageError(f"lake maintenance failed: {str(e).splitlines()[0]}. The lake's data is unchanged by a "
+                           "failed step; the next pass tries again") from e
+    progress.add(sum(done.values()))
+    progress.note(done)
 
 
-def maintenance_jobs(db: Database, s: Settings) -> list[tuple[str, Callable[[], Any], float]]:
+def maintenance_jobs(db: Database, s: Settings) -> list[Job]:
     """The engine's scheduled lake job (none for the embedded DuckDB file)."""
     if db.lake is None:
         return []
     lk = s.storage.lake
     keep, delete_after = timedelta(hours=lk.keep_snapshots_hours), timedelta(hours=lk.delete_files_after_hours)
-    return [("lake_maintenance", lambda: run(db, keep, delete_after), lk.maintain_every_hours * 3600)]
+    return [job(db, keep, delete_after, lk.maintain_every_hours * 3600)]
