@@ -17,6 +17,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,18 @@ class ThreadedModelSet(ModelSet):
         return OnnxModel(self.root / folder, BUILD[folder], self.threads)
 
 
+class Inline(Executor):
+    """Runs each submitted call at once, in the caller's thread."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # handed to the caller through the future, as a thread pool would
+            done.set_exception(e)
+        return done
+
+
 class LabelWorker:
     """One Ray actor: a Labeller with its own sessions, loaded once; claims follow the engine's version."""
 
@@ -51,6 +64,8 @@ class LabelWorker:
         folder = Path(models_dir) if models_dir else None
         self.labeller = Labeller(topics, (), folder)
         self.labeller.model_set = ThreadedModelSet(folder, threads)
+        if threads == 1:  # one reserved CPU: the two model passes one after the other, not side by side
+            self.labeller.__dict__["_side"] = Inline()
         self.labeller.label(["warm up"])  # every session loads now, not on the first chunk
         self.claims_version = "none"
 
@@ -120,9 +135,12 @@ class RayLabeller:
         queue = deque(_Chunk(i, texts[i : i + self.chunk_size]) for i in range(0, len(texts), self.chunk_size))
         done: dict[int, list[Labels]] = {}
         inflight: dict[Any, tuple[Any, _Chunk]] = {}
-        while queue or inflight:
-            self._submit(queue, inflight, batch_size)
-            self._collect(queue, inflight, done)
+        try:
+            while queue or inflight:
+                self._submit(queue, inflight, batch_size)
+                self._collect(queue, inflight, done)
+        finally:  # a run that failed (a timeout, a worker's exception) keeps its workers for the next run
+            self.slots += [actor for actor, _ in inflight.values()]
         return [labels for start in sorted(done) for labels in done[start]]
 
     def _submit(self, queue: deque[_Chunk], inflight: dict[Any, tuple[Any, _Chunk]], batch_size: int) -> None:
@@ -145,21 +163,30 @@ class RayLabeller:
         for ref in ready:
             if ref in self.pings:
                 self._back(ref)
-                continue
-            actor, chunk = inflight.pop(ref)
-            try:
-                result = ray.get(ref)
-            except ray.exceptions.RayActorError as e:  # the worker died: another one redoes its chunk now
-                log.warning("label worker lost (%s): its %d posts go to another worker", type(e).__name__,
-                            len(chunk.texts))
-                queue.appendleft(chunk)
-                self.redone += 1
-                self.pings[actor.ready.options(max_task_retries=-1).remote()] = actor
-                continue
-            done.setdefault(chunk.start, result)  # a chunk's labels are kept once
+            else:
+                self._take(ref, queue, inflight, done)
+
+    def _take(self, ref: Any, queue: deque[_Chunk], inflight: dict[Any, tuple[Any, _Chunk]],
+              done: dict[int, list[Labels]]) -> None:
+        import ray
+
+        actor, chunk = inflight.pop(ref)
+        try:
+            result = ray.get(ref)
+        except ray.exceptions.RayTaskError:  # the worker's own exception (a bug, bad input): the run fails
             self.slots.append(actor)
-            if self.on_chunk is not None:
-                self.on_chunk(len(result))
+            raise
+        except ray.exceptions.RayActorError as e:  # the worker died: another one redoes its chunk now
+            log.warning("label worker lost (%s): its %d posts go to another worker", type(e).__name__,
+                        len(chunk.texts))
+            queue.appendleft(chunk)
+            self.redone += 1
+            self.pings[actor.ready.options(max_task_retries=-1).remote()] = actor
+            return
+        done.setdefault(chunk.start, result)  # a chunk's labels are kept once
+        self.slots.append(actor)
+        if self.on_chunk is not None:
+            self.on_chunk(len(result))
 
     def _back(self, ping: Any) -> None:
         import ray

@@ -21,7 +21,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from settings import Settings
-from storage import labels as store
 from storage.db import Database, naive_utc
 from storage.relabel_export import export_outdated
 
@@ -111,8 +110,8 @@ def relabel(db: Database, s: Settings, since: datetime, workdir: Path, actors: i
 
     models_dir = s.classify.models_dir and s.path(s.classify.models_dir)
     job = LabelJob(db, s, lambda: naive_utc(datetime.now(UTC)), Labeller(topics_from(s), models_dir=models_dir))
-    claims = [Claim(**row) for row in store.claims(db).to_pylist()]
-    tags = job.tags(store.claims_version(db))
+    claims = [Claim(**row) for row in job.store.claims()]
+    tags = job.tags(job.store.claims_version())
     files = export_outdated(db, since, tags, workdir / "relabel")
     total = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
     if not total:

@@ -27,7 +27,6 @@ from classifiers.ray_relabel import POST_COLUMNS, read_posts
 from classifiers.ray_testing import LocalCluster
 from collectors.base import Batch, Claim
 from helpers import make_post
-from storage import labels as store
 from storage import rollup
 from storage.db import Database
 from storage.labels import ModelTags
@@ -118,14 +117,23 @@ def test_ray_workers_write_the_labels_local_labelling_writes(fresh_db, pool, ray
     assert {r[11] for r in labels(fresh_db)} == {pool.models["sentiment"]}  # the same model tags
 
 
+def test_a_worker_exception_fails_the_run_and_keeps_every_worker(pool):
+    import ray
+
+    with pytest.raises(ray.exceptions.RayTaskError, match="ValueError"):
+        pool.label(["a post"] * 40, batch_size=0)  # ONNX batches of 0 rows: every chunk raises
+    assert sorted(map(id, pool.slots)) == sorted(map(id, pool.actors * 2)) and not pool.pings
+    assert len(pool.label(["the next run works"] * 40)) == 40
+
+
 def test_a_batch_written_twice_is_stored_once(fresh_db, tiny_models_dir, write_settings):
     """What makes a redone chunk harmless: labels are written keyed by post, and the rollups move each post from
     its stored labels to the new ones (no cluster needed)."""
     s = settings_module.load(write_settings(f'[classify]\nmodels_dir = "{tiny_models_dir}"\n{TOPICS}'))
     seed(fresh_db, 20)
     job = LabelJob(fresh_db, s, lambda: NOW, Labeller(topics_from(s), models_dir=s.path(s.classify.models_dir)))
-    tags = job.tags(store.claims_version(fresh_db))
-    batch = store.pending(fresh_db, tags, NOW - timedelta(days=30), 100)
+    tags = job.tags(job.store.claims_version())
+    batch = job.store.pending(tags, NOW - timedelta(days=30), 100)
     job._label(batch, tags)
     once = labels(fresh_db), vectors(fresh_db), rollups(fresh_db)
     job._label(batch, tags)  # the same batch again, as after a worker lost with its result already sent
