@@ -10,16 +10,23 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from lake_helpers import Postgres, postgres  # noqa: F401 (fixture)
 
-from helpers import drained, free_port, start_engine, wait_for, write_scenario
+from core.records import Batch
+from helpers import drained, free_port, make_post, start_engine, wait_for, write_scenario
+from storage import replica as replicas
+from storage import sandbox
 from storage.callers import OPERATOR_CLIENT
-from storage.client import ServiceError, SplitClient, StorageClient
+from storage.client import TOKEN_ENV, URL_ENV, ServiceError, SplitClient, StorageClient
+from storage.db import Database
+from storage.lake import LakeConfig, newest_snapshot
+from storage.replica import Replica, ReplicaReadOnly
+from storage.service import Service, create_app
 
-pytestmark = pytest.mark.slow
 ROWS, ACTOR = 8000, "cli:test"
 COUNT = "SELECT count(*) AS n FROM posts"
 
@@ -63,6 +70,7 @@ class Readers:
             t.join(timeout=60)
 
 
+@pytest.mark.slow
 def test_a_replica_serves_reads_throughout_the_engines_writes(postgres: Postgres, tmp_path: Path,  # noqa: F811
                                                              write_settings, monkeypatch: pytest.MonkeyPatch) -> None:
     token = "replica-test-token-0123456789"
@@ -143,3 +151,82 @@ def refused_and_lagging(replica: StorageClient, engine: StorageClient, state: di
             replica.sql(bad, ACTOR)
         assert rejected.value.status == 400
     assert state["kind"] == "ducklake" and 0 <= state["lag_seconds"] < 30
+
+
+@pytest.fixture(scope="module")
+def lake(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LakeConfig, Database]]:  # noqa: F811
+    """One lake and its engine for this module's quick tests (the migrations take most of the time)."""
+    folder = tmp_path_factory.mktemp("lake")
+    config = LakeConfig(postgres.create_database("replica_unit"), f"{folder}/lake/", 10)
+    engine = Database(folder / "lake.name", lake=config)
+    yield config, engine
+    engine.close()
+
+
+def test_a_replica_sees_commits_and_new_tables_refuses_writes_and_reattaches(lake: tuple[LakeConfig, Database],
+                                                                            tmp_path: Path) -> None:
+    config, engine = lake
+    replica = Replica(config, tmp_path / "audit.jsonl")
+    replica.lock_down()
+    try:
+        engine.write_batch("s", Batch([make_post(i) for i in range(30)], "c1"))
+        assert replica.reader().execute(COUNT).fetchone() == (30,)  # the next read sees the commit
+        engine.write(lambda con: con.execute("CREATE TABLE later (a INT)"))
+        engine.write(lambda con: con.execute("INSERT INTO later VALUES (7)"))
+        assert replica.reader().execute("SELECT a FROM later").fetchall() == [(7,)]  # schema changes too
+        for write in (lambda: replica.write_batch("s", Batch([make_post(99)], "c2")),
+                      lambda: replica.exclusive(lambda con: None)):
+            with pytest.raises(ReplicaReadOnly, match="engine"):
+                write()
+        state = replicas.storage_state(replica)
+        assert state["role"] == "replica" and state["snapshot_id"] == newest_snapshot(engine.reader()).snapshot_id
+        assert 0 <= state["lag_seconds"] < 60
+        replica._con.close()  # a broken attach (as after ducklake #1305): the next read attaches again
+        assert replica.reader().execute(COUNT).fetchone() == (30,)
+        with pytest.raises(sandbox.SqlRejected, match="disabled by configuration"):  # still locked down
+            sandbox.run(replica, "SELECT * FROM read_csv('/etc/passwd')", 10, 5)
+        replica.audit("ana", "sql", {"sql": "SELECT 1"})
+        assert '"actor": "ana"' in (tmp_path / "audit.jsonl").read_text()
+        assert engine.reader().execute(COUNT).fetchone() == (30,)
+    finally:
+        replica.close()
+
+
+def test_the_embedded_file_reports_no_snapshots() -> None:
+    db = Database(":memory:")
+    state = replicas.storage_state(db)
+    db.close()
+    assert state == {"role": "engine", "kind": "duckdb", "snapshot_id": None, "snapshot_at": None,
+                     "lag_seconds": None}
+    assert "no snapshots" in replicas.describe(state)
+
+
+def _storage_part() -> None:  # the Sources page's storage metrics, as an AppTest script
+    import os
+
+    from dashboard import replica_view
+
+    replica_view.show(os.environ["CIVICRADAR_SERVICE_URL"])
+
+
+def test_the_sources_page_shows_where_reads_come_from_and_the_lag(lake: tuple[LakeConfig, Database],
+                                                                  tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    config, engine = lake
+    replica = Replica(config, tmp_path / "audit.jsonl")
+    service = Service(create_app(replica, "page-token", lambda: (None, False)), "127.0.0.1", 0)  # type: ignore[arg-type]
+    service.start()
+    try:
+        monkeypatch.setenv(URL_ENV, f"http://127.0.0.1:{service.server.servers[0].sockets[0].getsockname()[1]}")
+        monkeypatch.setenv(TOKEN_ENV, "page-token")
+        at = AppTest.from_function(_storage_part).run()
+        assert not at.exception
+        metrics = {m.label: m.value for m in at.metric}
+        assert metrics["Reads from"] == "a read replica"
+        assert metrics["Newest snapshot"] == str(newest_snapshot(engine.reader()).snapshot_id)
+        assert metrics["Lag"].endswith(" s") and "Lag: the age" in at.caption[0].value
+    finally:
+        service.stop()
+        replica.close()
