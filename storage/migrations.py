@@ -305,4 +305,8 @@ def apply(con: duckdb.DuckDBPyConnection, ddl: Callable[[str], str] = str) -> li
             raise
         log.info("applied migration %s", name)
         applied.append(name)
+    if applied and ddl is str:
+        # DuckDB 1.5.5 cannot replay some migrations' DDL from the write-ahead log after a crash ("GetDefaultDatabase
+        # with no default database set", duckdb/duckdb#19712, #22044): fold them into the file before any data comes
+        con.execute("CHECKPOINT")
     return applied
