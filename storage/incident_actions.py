@@ -117,5 +117,6 @@ def visit(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) -> dict
     now = utcnow()
     row = one(con, "SELECT visited_at FROM incident_visits WHERE username = ?", [actor])
     previous = None if row is None else row[0]
-    con.execute("INSERT OR REPLACE INTO incident_visits VALUES (?, ?, ?)", [actor, previous, now])
+    con.execute("DELETE FROM incident_visits WHERE username = ?", [actor])  # both kinds (the lake has no upsert)
+    con.execute("INSERT INTO incident_visits VALUES (?, ?, ?)", [actor, previous, now])
     return {"previous": previous, "visited_at": now}

@@ -41,6 +41,7 @@ class Postgres:
     bin: Path
     socket_dir: Path
     port: int
+    root: Path  # removed at the end of the session
     user: str = "lake"
 
     template: str | None = None
@@ -63,7 +64,7 @@ class Postgres:
         if self.template is None:
             from storage.db import Database
 
-            folder = tempfile.mkdtemp(prefix="civicradar-lake-template-")
+            folder = tempfile.mkdtemp(prefix="lake-template-", dir=self.root)
             Database(Path(folder) / "lake.name", lake=LakeConfig(self.create_database("lake_template"),
                                                                  f"{folder}/", 10)).close()
             self.template = "lake_template"
@@ -89,7 +90,7 @@ def start_postgres(root: Path) -> Postgres:
     options = f"-p {port} -k {sockets} -c listen_addresses='' -c fsync=off"
     subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"),
                                     "-o", options, "-w", "start"]), check=True, capture_output=True)
-    return Postgres(bin_dir, sockets, port)
+    return Postgres(bin_dir, sockets, port, root)
 
 
 def stop_postgres(pg: Postgres, root: Path) -> None:

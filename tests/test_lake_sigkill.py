@@ -24,7 +24,7 @@ from storage.lake import LakeConfig
 from storage.migrations import MIGRATIONS
 
 pytestmark = pytest.mark.slow
-ROWS = 600
+ROWS = 450
 
 
 class Replica:
@@ -99,7 +99,7 @@ def test_sigkill_mid_commit_on_the_lake_loses_and_repeats_nothing(postgres: Post
         batch_size = 30
     """)
     replica: Replica | None = None
-    for round_, want in enumerate((90, 240, 390)):
+    for round_, want in enumerate((60, 180, 300)):
         engine = start(settings, tmp_path / "engine.log")
         try:
             replica = replica or Replica(LakeConfig(catalog, f"{tmp_path}/lake/", 5))
