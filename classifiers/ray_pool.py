@@ -31,7 +31,7 @@ from .runtime import BATCH_SIZE, OnnxModel
 
 log = logging.getLogger(__name__)
 SLOTS_PER_ACTOR = 2  # chunks queued on each actor, so it never waits for the engine between two chunks
-ACTOR_OPTIONS = {"max_restarts": 3, "max_task_retries": 0, "scheduling_strategy": "SPREAD"}
+MAX_RESTARTS = 3  # a worker killed more often than this is gone for good; the others carry on
 
 
 class ThreadedModelSet(ModelSet):
@@ -86,7 +86,7 @@ def connect(address: str, token: str) -> None:
     """Join the cluster as a driver, with token authentication (never without)."""
     os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token, "RAY_USAGE_STATS_ENABLED": "0"})
     import ray
-    from ray._raylet import AuthenticationTokenLoader, Config
+    from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
 
     Config.initialize("")  # Ray read RAY_AUTH_MODE when first imported: make it see token mode and this token now
     AuthenticationTokenLoader.instance().reset_cache()
@@ -212,8 +212,10 @@ def start_pool(topics: Sequence[Topic], models_dir: Path | None, address: str, t
     connect(address, token)  # before the first `import ray`: Ray reads RAY_AUTH_MODE when it loads
     import ray
 
-    remote = ray.remote(num_cpus=threads, **ACTOR_OPTIONS)(LabelWorker)
-    handles = [remote.remote(tuple(topics), str(models_dir) if models_dir else None, threads) for _ in range(actors)]
+    remote = ray.remote(num_cpus=threads, max_restarts=MAX_RESTARTS, max_task_retries=0,  # chunks: redone by us
+                        scheduling_strategy="SPREAD")(LabelWorker)
+    handles: list[Any] = [remote.remote(tuple(topics), str(models_dir) if models_dir else None, threads)
+                          for _ in range(actors)]
     expected = ModelSet(models_dir).tags()
     try:
         found = ray.get([h.ready.remote() for h in handles], timeout=timeout)
