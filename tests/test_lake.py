@@ -20,7 +20,7 @@ from helpers import make_post
 from runner import Runner
 from settings import LakeSettings
 from storage import lake, lake_maintenance, lake_schema, migrations, rollup
-from storage.db import Database, StorageError
+from storage.db import Database, StorageError, delete_posts
 from storage.lake import LakeConfig, LakeError
 from storage.runs import RunLog
 
@@ -267,5 +267,34 @@ def test_small_commits_are_inlined_in_the_catalog(postgres: Postgres, tmp_path: 
         db.write_batch("s", Batch([make_post(i) for i in range(100, 130)], "c2"))  # 30 posts: a Parquet file
         assert files("posts") == 1 and files("cursors") == 0
         assert count(db, "SELECT count(*) FROM posts") == 33 and db.get_cursor("s") == "c2"
+    finally:
+        db.close()
+
+
+@slow
+def test_staff_actions_and_retention_run_on_the_lake(postgres: Postgres, tmp_path: Path) -> None:  # noqa: F811
+    from storage.dashboard_queries import register_remove, register_save, view_delete, view_save
+    from storage.incident_actions import visit
+
+    db = Database(tmp_path / "lake.name", lake=folder_lake(postgres, tmp_path))
+    try:
+        db.write_batch("s", batches()[0])
+        view = {"name": "mine", "sql": "SELECT 1", "description": None}
+        db.run_action("view_save", view_save, "ann", view)
+        db.run_action("view_save", view_save, "ann", {**view, "sql": "SELECT 2"})  # replaced, not doubled
+        assert db.reader().execute("SELECT sql FROM saved_views").fetchall() == [("SELECT 2",)]
+        db.run_action("view_delete", view_delete, "ann", {"name": "mine"})
+        entry = {"claim_id": "REG-1", "text": "a rumour", "rating": None, "url": None, "source": None}
+        db.run_action("register_save", register_save, "ann", entry)
+        db.run_action("register_save", register_save, "ann", {**entry, "text": "the rumour"})
+        assert db.run_action("register_remove", register_remove, "ann", {"claim_id": "REG-1"})["text"] == "the rumour"
+        assert db.run_action("visit", visit, "ann", {})["previous"] is None
+        assert db.run_action("visit", visit, "ann", {})["previous"] is not None
+        assert count(db, "SELECT count(*) FROM saved_views") == count(db, "SELECT count(*) FROM claims") == 0
+        assert count(db, "SELECT count(*) FROM incident_visits") == 1
+        assert count(db, "SELECT count(*) FROM audit") == 8  # one record per action
+        removed = db.write(lambda con: delete_posts(con, "post_id IN ('1', '2')"))  # retention and forget use this
+        assert removed == 2 and count(db, "SELECT count(*) FROM post_keys") == 28
+        assert count(db, "SELECT sum(posts) FROM posts_5m") == 28
     finally:
         db.close()
