@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,6 +167,13 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(fresh_db, pool, ray
     assert_close(labels(fresh_db), local_labels(ray_settings, 400)[0])
     assert fresh_db.reader().execute("SELECT status, items FROM runs WHERE source = 'classify'").fetchall() == [
         ("ok", 400)]
+    started = time.monotonic()
+    while pool.pings and time.monotonic() - started < 60:  # Ray restarts the dead worker; it rejoins the pool
+        pool.label(["a post"] * 8)
+        time.sleep(0.5)
+    assert not pool.pings and len(pool.slots) == 4 and victim not in {
+        info["pid"] for info in ray.get([a.ready.remote() for a in pool.actors])}
+    print(f"the killed worker was back in {time.monotonic() - started:.1f} s")
 
 
 def test_the_engine_labels_on_ray_with_the_token_and_refuses_without(cluster, fresh_db, ray_settings,
