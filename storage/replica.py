@@ -30,12 +30,17 @@ import duckdb
 from core.errors import CivicRadarError
 from settings import redact
 from storage.db import Database, StorageError, utcnow
-from storage.lake import LakeConfig, LakeError, attach_read_only, newest_snapshot
+from storage.lake import ALIAS, LakeConfig, LakeError, Snapshot, attach_read_only
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 REFUSED = ("this is a read replica: it serves reads only. Send actions to the engine's storage service "
            "(the dashboard does so when [dashboard] read_url names the replica and the engine is at [server])")
+# The newest snapshot from the catalog's own table (DuckLake keeps it in __ducklake_metadata_<alias>), filtered to
+# the current id: ~3 ms however many snapshots the lake keeps, where `lake.snapshots()` lists them all (measured:
+# 12 ms at 1,000 snapshots, 20 ms at 3,000; one commit a second keeps 86,400 with keep_snapshots_hours = 24).
+NEWEST = (f"SELECT snapshot_id, timezone('UTC', snapshot_time) FROM __ducklake_metadata_{ALIAS}.ducklake_snapshot "
+          f"WHERE snapshot_id = (SELECT id FROM {ALIAS}.current_snapshot())")
 # Errors after which a fresh ATTACH can help: the catalog connection dropped, or the reader's view of the
 # catalog went stale (#1305 / #1413). Analysts' own mistakes (a missing table) are not retried.
 RETRIED = (duckdb.IOException, duckdb.ConnectionException, duckdb.InternalException)
@@ -133,13 +138,21 @@ class _Retrying:
         return getattr(self._replica.cursor(), name)
 
 
+def newest(con: duckdb.DuckDBPyConnection) -> Snapshot:
+    """The lake's newest committed snapshot, as `storage.lake.newest_snapshot` but at a cost that does not grow."""
+    row = con.execute(NEWEST).fetchone()
+    if row is None:
+        raise StorageError("the lake has no snapshot yet; start the engine once to create its tables")
+    return Snapshot(int(row[0]), row[1])
+
+
 def storage_state(db: Database) -> dict[str, Any]:
     """What `GET /v1/storage` answers: the role, the kind, and for a lake its newest snapshot and that
     snapshot's age in seconds (a replica's lag: it sees every commit up to that snapshot)."""
     role = "replica" if getattr(db, "read_only", False) else "engine"
     if db.lake is None:
         return {"role": role, "kind": "duckdb", "snapshot_id": None, "snapshot_at": None, "lag_seconds": None}
-    snap = newest_snapshot(db.reader())
+    snap = newest(db.reader())
     lag = max((utcnow() - snap.at).total_seconds(), 0.0)
     return {"role": role, "kind": "ducklake", "snapshot_id": snap.snapshot_id, "snapshot_at": snap.at.isoformat(),
             "lag_seconds": round(lag, 3)}
