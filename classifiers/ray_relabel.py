@@ -10,6 +10,7 @@ The process is the only writer; a relabel that stops half-way leaves what it wro
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -25,6 +26,7 @@ from storage.db import Database, naive_utc
 from storage.relabel_export import export_outdated
 
 from . import Claim, Labels, Topic
+from .errors import ClassifierError
 from .job import LabelJob, topics_from
 from .ray_pool import LabelWorker, connect
 
@@ -58,7 +60,7 @@ class RelabelWorker:
                  models: dict[str, str]) -> None:
         self.worker = LabelWorker(topics, models_dir, threads)
         if self.worker.labeller.models != models:
-            raise RuntimeError(f"this worker has other models ({self.worker.labeller.models}) than the relabel "
+            raise ClassifierError(f"this worker has other models ({self.worker.labeller.models}) than the relabel "
                                f"({models}): install the same CivicRadar and model files on every worker machine")
         self.worker.labeller.set_claims(claims)
 
@@ -112,24 +114,29 @@ def relabel(db: Database, s: Settings, since: datetime, workdir: Path, actors: i
     job = LabelJob(db, s, lambda: naive_utc(datetime.now(UTC)), Labeller(topics_from(s), models_dir=models_dir))
     claims = [Claim(**row) for row in job.store.claims()]
     tags = job.tags(job.store.claims_version())
-    files = export_outdated(db, since, tags, workdir / "relabel")
-    total = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-    if not total:
-        return 0
-    returned = _Returned(job.labeller.models)
-    job.labeller = returned  # type: ignore[assignment]
-    done = 0
-    with tqdm(total=total, unit="post", disable=not progress, file=sys.stderr, desc="relabel") as bar:
-        for batch in labelled(files, s, topics_from(s), claims, models_dir, actors, returned.models):
-            returned.next = [from_row(r) for r in batch.select(LABEL_SCHEMA.names).to_pylist()]
-            job._label(batch.select(POST_COLUMNS), tags)  # the label job's write path: rows, vectors, rollups
-            done += batch.num_rows
-            bar.update(batch.num_rows)
-    return done
+    folder = workdir / "relabel"
+    try:
+        files = export_outdated(db, since, tags, folder)
+        total = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        returned = _Returned(job.labeller.models)
+        job.labeller = returned  # type: ignore[assignment]
+        done = 0
+        with tqdm(total=total, unit="post", disable=not progress or not total, file=sys.stderr, desc="relabel") as bar:
+            for batch in labelled(files, s, topics_from(s), claims, models_dir, actors, returned.models):
+                returned.next = [from_row(r) for r in batch.select(LABEL_SCHEMA.names).to_pylist()]
+                job._label(batch.select(POST_COLUMNS), tags)  # the label job's write path: rows, vectors, rollups
+                done += batch.num_rows
+                bar.update(batch.num_rows)
+        return done
+    finally:  # the export holds posts' texts: never left behind for retention to miss
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def labelled(files: Sequence[Path], s: Settings, topics: Sequence[Topic], claims: Sequence[Claim],
              models_dir: Path | None, actors: int, models: dict[str, str]) -> Iterator[pa.Table]:
+    """The exported posts with their labels, as the Ray Data job yields them (nothing when there are none)."""
+    if not files:
+        return
     import ray.data
 
     connect(s.labels.ray_address, s.labels.ray_token.get("labels.ray_token"))
@@ -140,7 +147,11 @@ def labelled(files: Sequence[Path], s: Settings, topics: Sequence[Topic], claims
     ds = read_posts([str(f) for f in files]).map_batches(
         RelabelWorker, fn_constructor_kwargs=kwargs, batch_format="pyarrow", batch_size=s.labels.ray_chunk_size,
         compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=threads, max_restarts=3)
-    yield from ds.iter_batches(batch_size=WRITE_BATCH, batch_format="pyarrow")
+    try:
+        yield from ds.iter_batches(batch_size=WRITE_BATCH, batch_format="pyarrow")
+    except ray.exceptions.RayError as e:
+        raise ClassifierError(f"the relabel's Ray Data job failed ({type(e).__name__}: {str(e)[-500:]}); the labels "
+                              "written so far are kept: run the same command again for the rest") from e
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -218,6 +218,7 @@ def test_relabel_since_runs_new_models_over_history_once(cluster, ray_settings, 
         db.close()
     assert jobs.main(["--settings", str(path), "relabel", "--since", since.isoformat()]) == 0  # nothing left
     assert "relabelled 0 posts" in capsys.readouterr().out
+    assert not (tmp_path / "relabel").exists()  # the export (posts' texts) is gone
 
 
 def test_shared_files_are_read_by_ray_data_read_tasks(cluster, fresh_db, tmp_path):
