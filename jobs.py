@@ -225,11 +225,13 @@ def cmd_engine(s: Settings, args: argparse.Namespace) -> int:
 
 
 def start_dashboard(s: Settings) -> subprocess.Popen[bytes]:
+    from storage import replica_serve  # [dashboard] read_url
+
     first_admin = users_cli.first_admin_line(s)
     if first_admin:
         print(first_admin, flush=True)
     env = {**os.environ, URL_ENV: service_url(s), TOKEN_ENV: service_token(s),
-           "CIVICRADAR_SETTINGS": str(s.file)}
+           "CIVICRADAR_SETTINGS": str(s.file), **replica_serve.dashboard_env(s)}
     command = ["streamlit", "run", str(ROOT / "dashboard" / "app.py"),
                "--server.address", s.dashboard.host, "--server.port", str(s.dashboard.port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
@@ -274,7 +276,18 @@ def cmd_status(s: Settings, args: argparse.Namespace) -> int:
     print(where)
     print("\nPosts stored:\n" + (counts.to_string(index=False) if len(counts) else "  none yet"))
     print("\nLast runs:\n" + (health.to_string(index=False) if len(health) else "  none yet"))
+    print("\nStorage (a replica's lag: the age of the newest lake snapshot it reads):")
+    from storage.replica_serve import lag_lines
+
+    print("\n".join(lag_lines(service_url(s), s.dashboard.read_url, service_token(s))))
     return 0
+
+
+def cmd_serve(s: Settings, args: argparse.Namespace) -> int:
+    from storage.replica_serve import serve  # a replica loads no collectors, classifiers or jobs
+
+    s.check_secrets()
+    return serve(s, service_token(s), public_info(s), directory(s), args)
 
 
 def cmd_digest(s: Settings, args: argparse.Namespace) -> int:
@@ -316,6 +329,7 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "run": (cmd_engine, "start the engine and the dashboard (the embedded default)"),
     "engine": (cmd_engine, "start the engine alone (collectors, jobs, storage service)"),
     "dashboard": (cmd_dashboard, "start the dashboard alone, against a running engine"),
+    "serve": (cmd_serve, "a read replica (storage kind ducklake): the storage service over the lake, read-only"),
     "collect": (cmd_collect, "run one source now, without the engine"),
     "status": (cmd_status, "sources, last runs and counts"),
     "digest": (cmd_digest, "preview the daily digest: --date D (default: the latest), --to FILE.html"),
@@ -351,6 +365,10 @@ def parser() -> argparse.ArgumentParser:
             cmd.add_argument("--platform", help="only on this platform (default: every platform)")
         if name == "users":
             users_cli.add_arguments(cmd)
+        if name == "serve":
+            from storage.replica_serve import serve_options
+
+            serve_options(cmd)
         if name == "train":
             train_options(cmd)
     add_commands(sub)  # classify, match-claims, evaluate
