@@ -136,21 +136,26 @@ def s3_server() -> Iterator[S3Server]:
 
     port = free_port()
     exe = Path(sys.executable).parent / "moto_server"
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    log = tempfile.NamedTemporaryFile(prefix="moto-", suffix=".log", delete=False)  # noqa: SIM115 (read on failure)
+    # without PYTHONPATH: this project's `responses` package must not shadow the `responses` library moto imports
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            env=env, cwd=tempfile.gettempdir())
     try:
         client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id="testing",
                               aws_secret_access_key="testing", region_name="us-east-1")
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # moto imports a lot: slow to start on a loaded machine
         while True:
             try:
                 client.create_bucket(Bucket=BUCKET)
                 break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+            except Exception as e:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"moto_server did not start: {Path(log.name).read_text()[-2000:]}") from e
+                time.sleep(0.3)
         yield S3Server(f"127.0.0.1:{port}")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        log.close()
+        os.unlink(log.name)
