@@ -229,13 +229,45 @@ def start_pool(topics: Sequence[Topic], models_dir: Path | None, address: str, t
     return RayLabeller(handles, expected, chunk_size, timeout)
 
 
-def pool_for(s: Settings) -> RayLabeller | None:
+class DeferredPool:
+    """The engine's pool, started by the first labelling run: a cluster that is down fails that run (recorded, and
+    the next run tries again), not the engine's start, and commands that build an engine only to collect never
+    join the cluster."""
+
+    def __init__(self, start: Callable[[], RayLabeller], models: dict[str, str]) -> None:
+        self._start, self._models = start, models
+        self.pool: RayLabeller | None = None
+        self._claims: Sequence[Claim] = ()
+
+    @property
+    def models(self) -> dict[str, str]:
+        return self._models
+
+    def set_claims(self, claims: Sequence[Claim]) -> None:
+        self._claims = claims
+        if self.pool is not None:
+            self.pool.set_claims(claims)
+
+    def label(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> list[Labels]:
+        if self.pool is None:
+            self.pool = self._start()
+            self.pool.set_claims(self._claims)
+        return self.pool.label(texts, batch_size)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+def pool_for(s: Settings) -> DeferredPool | None:
     """The engine's Ray label workers with `[labels] workers = "ray"`; None for labelling in-process."""
     if s.labels.workers != "ray":
         return None
     from .job import topics_from
 
     c, lab = s.classify, s.labels
-    return start_pool(topics_from(s), c.models_dir and s.path(c.models_dir), lab.ray_address,
-                      lab.ray_token.get("labels.ray_token"), lab.ray_actors, lab.ray_threads, lab.ray_chunk_size,
-                      lab.ray_timeout_seconds)
+    models_dir = c.models_dir and s.path(c.models_dir)
+    token = lab.ray_token.get("labels.ray_token")  # now: an engine without its token does not start
+    return DeferredPool(lambda: start_pool(topics_from(s), models_dir, lab.ray_address, token, lab.ray_actors,
+                                           lab.ray_threads, lab.ray_chunk_size, lab.ray_timeout_seconds),
+                        ModelSet(models_dir).tags())

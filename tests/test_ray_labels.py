@@ -23,7 +23,7 @@ import jobs
 import settings as settings_module
 from classifiers import Labeller
 from classifiers.job import LabelJob, topics_from
-from classifiers.ray_pool import RayLabeller, connect, start_pool
+from classifiers.ray_pool import DeferredPool, RayLabeller, connect, start_pool
 from classifiers.ray_relabel import POST_COLUMNS, read_posts
 from classifiers.ray_testing import LocalCluster
 from collectors.base import Batch, Claim
@@ -183,12 +183,14 @@ def test_the_engine_labels_on_ray_with_the_token_and_refuses_without(cluster, fr
         jobs.Engine(ray_settings, db=fresh_db)
     monkeypatch.setenv("CIVICRADAR_RAY_TOKEN", cluster.token)
     engine = jobs.Engine(ray_settings, db=fresh_db)
-    assert isinstance(engine.label_job.labeller, RayLabeller)
+    deferred = engine.label_job.labeller
+    assert isinstance(deferred, DeferredPool) and deferred.pool is None  # joined by the first labelling run
     try:
         seed(fresh_db, 30)
         assert engine.label_job.run() == 30
+        assert isinstance(deferred.pool, RayLabeller) and len(deferred.pool.actors) == 2
     finally:
-        engine.label_job.labeller.close()
+        deferred.close()
 
 
 def test_relabel_since_runs_new_models_over_history_once(cluster, ray_settings, tiny_models_dir, tmp_path,
