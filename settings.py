@@ -8,7 +8,6 @@ when needed, with one clear error naming the variable if it is missing.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import secrets
 import tomllib
@@ -16,9 +15,19 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 
-# re-exported: the rest of the project imports these from here
+# re-exported: the rest of the project imports these from here (the models live in core/, importing no package)
+from core.settings_alerts import CLAIM_MATCH_SCORE as CLAIM_MATCH_SCORE
+from core.settings_alerts import AlertSettings as AlertSettings
+from core.settings_alerts import DigestSettings as DigestSettings
+from core.settings_alerts import EmailRuleSettings as EmailRuleSettings
+from core.settings_alerts import IncidentSettings as IncidentSettings
+from core.settings_alerts import IncidentTargets as IncidentTargets
+from core.settings_alerts import Severity as Severity
+from core.settings_alerts import SmtpSettings as SmtpSettings
+from core.settings_alerts import TargetSettings as TargetSettings
+from core.settings_alerts import WebhookSettings as WebhookSettings
 from core.settings_base import SecretRef as SecretRef
 from core.settings_base import SettingsError as SettingsError
 from core.settings_base import SourceSettings as SourceSettings
@@ -26,6 +35,16 @@ from core.settings_base import SourceTable as SourceTable
 from core.settings_base import StrictModel as StrictModel
 from core.settings_base import describe_errors as describe_errors
 from core.settings_base import redact as redact
+from core.settings_responses import AccountSettings as AccountSettings
+from core.settings_responses import BlueskyPosting as BlueskyPosting
+from core.settings_responses import EffectSettings as EffectSettings
+from core.settings_responses import InboxSettings as InboxSettings
+from core.settings_responses import IntakeSettings as IntakeSettings
+from core.settings_responses import MastodonPosting as MastodonPosting
+from core.settings_responses import PostingSettings as PostingSettings
+from core.settings_responses import ResponseSettings as ResponseSettings
+from core.settings_responses import SmsPosting as SmsPosting
+from core.settings_responses import XPosting as XPosting
 
 DEFAULT_PATH = Path("settings.toml")
 
@@ -116,111 +135,6 @@ class LabelSettings(StrictModel):
     ray_timeout_seconds: float = Field(120.0, gt=0)
 
 
-Severity = Literal["low", "medium", "high"]
-CLAIM_MATCH_SCORE = 0.5  # [alerts.claims] min_match_score's default (alerts.detectors.claims.ClaimRule)
-
-
-class WebhookSettings(StrictModel):
-    """One webhook: Slack- or Teams-compatible payloads, or plain JSON."""
-
-    name: str
-    url: str | SecretRef
-    format: Literal["slack", "teams", "json"] = "json"
-    min_severity: Severity = "medium"
-    kinds: tuple[str, ...] = ()
-    watches: tuple[str, ...] = ()
-    timeout_seconds: float = Field(10.0, gt=0)
-
-
-class EmailRuleSettings(StrictModel):
-    """Alert emails to a list of addresses, for the alerts this rule selects."""
-
-    name: str
-    to: tuple[str, ...]
-    min_severity: Severity = "high"
-    kinds: tuple[str, ...] = ()
-    watches: tuple[str, ...] = ()
-    escalate_to: tuple[str, ...] = ()  # told when an incident this rule selects stays past its target
-
-
-class SmtpSettings(StrictModel):
-    host: str = "localhost"
-    port: int = Field(587, ge=0, le=65535)
-    starttls: bool = True
-    username: SecretRef | None = None
-    password: SecretRef | None = None
-    sender: str = "civicradar@localhost"
-    ca_file: Path | None = None
-    timeout_seconds: float = Field(10.0, gt=0)
-
-
-class AlertSettings(StrictModel):
-    enabled: bool = True
-    every_seconds: float = Field(60.0, gt=0)
-    step_minutes: int = Field(5, gt=0, le=60)
-    max_steps_per_pass: int = Field(36, gt=0)
-    settle_minutes: float = Field(2.0, ge=0)
-    fast_path: bool = True
-    cooldown_minutes: float = Field(120.0, ge=0)
-    topic_min_score: float = Field(0.5, ge=0, le=1)
-    dashboard_url: str = ""
-    notify_every_seconds: float = Field(30.0, gt=0)
-    retry_initial_seconds: float = Field(30.0, gt=0)
-    retry_max_seconds: float = Field(900.0, gt=0)
-    max_attempts: int = Field(50, gt=0)
-    webhooks: tuple[WebhookSettings, ...] = ()
-    emails: tuple[EmailRuleSettings, ...] = ()
-    rules: dict[str, dict[str, Any]] = Field(default_factory=dict)  # [alerts.<table>] of the detectors, as written
-
-    @model_validator(mode="before")
-    @classmethod
-    def _detector_tables(cls, data: Any) -> Any:
-        """[alerts.volume], [alerts.claims], ...: each detector's table kept as written; `alerts.registry` types them
-        by the detectors' own settings models where detection runs (settings does not import the detectors)."""
-        if not isinstance(data, dict):
-            return data
-        tables = {k: v for k, v in data.items() if k not in cls.model_fields and isinstance(v, dict)}
-        rest = {k: v for k, v in data.items() if k not in tables}
-        return {**rest, "rules": {**rest.get("rules", {}), **tables}} if tables else data
-
-    @property
-    def claim_match_score(self) -> float:
-        """[alerts.claims] min_match_score, for readers outside alerts (the claims detector's ClaimRule checks it)."""
-        return float(self.rules.get("claims", {}).get("min_match_score", CLAIM_MATCH_SCORE))
-
-
-class DigestSettings(StrictModel):
-    enabled: bool = False
-    time: dt.time = dt.time(8, 0)
-    recipients: tuple[str, ...] = ()
-    top: int = Field(5, gt=0)
-
-
-class TargetSettings(StrictModel):
-    """How fast the team should act on an incident of one severity: wall-clock minutes from its opening."""
-
-    acknowledge_minutes: float = Field(60.0, gt=0)
-    respond_minutes: float = Field(480.0, gt=0)
-
-
-class IncidentTargets(StrictModel):
-    high: TargetSettings = TargetSettings(acknowledge_minutes=15, respond_minutes=120)
-    medium: TargetSettings = TargetSettings(acknowledge_minutes=60, respond_minutes=480)
-    low: TargetSettings = TargetSettings(acknowledge_minutes=240, respond_minutes=1440)
-
-    def of(self, severity: str) -> TargetSettings:
-        return {"high": self.high, "medium": self.medium}.get(severity, self.low)
-
-
-class IncidentSettings(StrictModel):
-    """Grouping alerts into incidents, escalating incidents, and the team's targets (alerts/incidents.py)."""
-
-    window_minutes: float = Field(60.0, gt=0)
-    link_hours: float = Field(24.0, gt=0)
-    volume_factor: float = Field(2.0, gt=1)
-    every_seconds: float = Field(60.0, gt=0)
-    escalate_after_minutes: float = Field(30.0, ge=0)
-    targets: IncidentTargets = IncidentTargets()
 
 
 class RetentionSettings(StrictModel):
@@ -230,129 +144,6 @@ class RetentionSettings(StrictModel):
     pseudonymise_handles: bool = False
 
 
-class ResponseSettings(StrictModel):
-    """The approved-response library (responses/)."""
-
-    library: str = ""  # a YAML file of entries imported at start and when it changes; "" for none
-    every_seconds: float = Field(300.0, gt=0)
-    default_place: str = ""
-    date_format: str = "%B %-d, %Y"
-    review_days: int = Field(180, gt=0)
-    min_similarity: float = Field(0.5, ge=0, le=1)
-    suggestions: int = Field(3, gt=0)
-    sms_max_segments: int = Field(3, gt=0)
-
-
-class EffectSettings(StrictModel):
-    """Did the response work? (responses/effect.py): the incident's posts per hour before and after a response."""
-
-    hours: int = Field(3, gt=0, le=48)  # the "after" figure: the posts in this hour after the response
-    window_hours: int = Field(6, gt=0, le=72)  # the chart: this many hours either side of the response
-    baseline_days: int = Field(7, gt=0, le=28)  # the usual: the same hours on this many days before
-
-
-class BlueskyPosting(StrictModel):
-    enabled: bool = False
-    base_url: str = "https://bsky.social"  # the account's PDS (bsky.social for most accounts)
-    handle: str = ""  # "" for [accounts] bluesky
-    app_password: SecretRef = SecretRef(env="BLUESKY_POSTING_APP_PASSWORD")
-    timeout_seconds: float = Field(20.0, gt=0)
-
-
-class MastodonPosting(StrictModel):
-    enabled: bool = False
-    base_url: str = ""  # the agency account's server, e.g. https://gov.social
-    access_token: SecretRef = SecretRef(env="MASTODON_POSTING_TOKEN")  # a token with the write:statuses scope
-    visibility: Literal["public", "unlisted"] = "public"
-    timeout_seconds: float = Field(20.0, gt=0)
-
-
-class XPosting(StrictModel):
-    enabled: bool = False
-    base_url: str = "https://api.twitter.com"
-    consumer_key: SecretRef = SecretRef(env="X_CONSUMER_KEY")  # the app's API key and secret (OAuth 1.0a) ...
-    consumer_secret: SecretRef = SecretRef(env="X_CONSUMER_SECRET")
-    access_token: SecretRef = SecretRef(env="X_ACCESS_TOKEN")  # ... and the agency account's token, read and write
-    access_token_secret: SecretRef = SecretRef(env="X_ACCESS_TOKEN_SECRET")
-    price_per_post_usd: float = Field(0.01, ge=0)
-    monthly_cap_usd: float = Field(10.0, ge=0)
-    timeout_seconds: float = Field(20.0, gt=0)
-
-
-class SmsPosting(StrictModel):
-    """Replies to SMS inbox items through Twilio's REST API (responses/inbox_send.py); off by default."""
-
-    enabled: bool = False
-    account_sid: SecretRef = SecretRef(env="TWILIO_ACCOUNT_SID")
-    auth_token: SecretRef = SecretRef(env="TWILIO_AUTH_TOKEN")
-    from_number: str = ""  # the agency's number (E.164); "" for the number the resident texted
-    base_url: str = ""  # "" for Twilio's own API (https://api.twilio.com); a proxy or test server otherwise
-    timeout_seconds: float = Field(20.0, gt=0)
-
-
-class PostingSettings(StrictModel):
-    """Posting approved responses from CivicRadar (responses/posting.py): off unless `enabled` and the platform's
-    own `enabled`; only roles lead and admin, after an explicit confirmation; every post audited."""
-
-    enabled: bool = False
-    bluesky: BlueskyPosting = BlueskyPosting()
-    mastodon: MastodonPosting = MastodonPosting()
-    x: XPosting = XPosting()
-    sms: SmsPosting = SmsPosting()
-
-    def platforms(self) -> list[str]:
-        """The platforms posting is on for."""
-        return [name for name in ("bluesky", "mastodon", "x") if self.enabled and getattr(self, name).enabled]
-
-    def reply_channels(self) -> list[str]:
-        """The inbox channels a reply can be sent on from CivicRadar: the platforms, and SMS when it is on."""
-        return self.platforms() + (["sms"] if self.enabled and self.sms.enabled else [])
-
-
-class IntakeSettings(StrictModel):
-    """The public intake process (`civicradar intake`): web tip form, SMS and Meta webhooks -> a spool on disk."""
-
-    host: str = "127.0.0.1"
-    port: int = Field(8600, gt=0, lt=65536)
-    spool: Path = Path("data/intake")
-    public_url: str = ""
-    behind_proxy: bool = False
-    max_body_bytes: int = Field(16_384, gt=0)
-    max_text_chars: int = Field(4000, gt=0)
-    tips_per_hour: int = Field(5, gt=0)
-    frame_ancestors: tuple[str, ...] = ()
-    sms_auth_token: SecretRef | None = None
-    sms_receipt: str = ""
-    meta_app_secret: SecretRef | None = None
-    meta_verify_token: SecretRef | None = None
-
-
-class AccountSettings(StrictModel):
-    """The agency's own accounts, per platform ("" for none): their posts are by_agency, what is addressed to them
-    (replies, mentions, quotes) to_agency. The *_account sources read these accounts."""
-
-    bluesky: str = ""  # handle, e.g. harborhealth.bsky.social (also the login of the bluesky_account source)
-    mastodon: str = ""  # acct, e.g. harborhealth@gov.social
-    x: str = ""  # username, without @
-    reddit: str = ""  # username, without u/ (also the login of the reddit_account source)
-
-
-class InboxSettings(StrictModel):
-    """The inbox of what residents send the agency (the Inbox page, storage/inbox_store.py)."""
-
-    sla_minutes: dict[str, float] = Field(default_factory=lambda: {"default": 1440.0})
-    page_size: int = Field(200, gt=0, le=5000)
-
-    @field_validator("sla_minutes")
-    @classmethod
-    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
-        if any(minutes <= 0 for minutes in value.values()):
-            raise ValueError("every SLA is a positive number of minutes")
-        return value
-
-    def sla(self, channel: str) -> float:
-        """Minutes within which an item on `channel` should be answered."""
-        return self.sla_minutes.get(channel, self.sla_minutes.get("default", 1440.0))
 
 
 class Settings(StrictModel):
