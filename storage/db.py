@@ -16,22 +16,24 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import attrgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import CivicRadarError
 from core.pseudonyms import PREFIX
-from core.records import Batch, Claim, Post, scrub, to_json
+from core.records import Batch, Claim, scrub, to_json
 from settings import redact
 from storage import inbox_track, lake_schema, migrations, rollup, service_requests
 from storage.lake import LakeConfig, LakeError, allowed_directories
 from storage.lake import connect as connect_lake
+from storage.posts_write import DEPENDENT_TABLES as DEPENDENT_TABLES  # re-exported: imported from here
+from storage.posts_write import POST_SCHEMA as POST_SCHEMA
+from storage.posts_write import delete_posts as delete_posts
+from storage.posts_write import posts_table as posts_table
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,30 +43,6 @@ class StorageError(CivicRadarError):
     """The database cannot be used; the message says why and what to do."""
 
 
-POST_SCHEMA = pa.schema(
-    [
-        ("platform", pa.string()),
-        ("post_id", pa.string()),
-        ("url", pa.string()),
-        ("author_id", pa.string()),
-        ("author_handle", pa.string()),
-        ("text", pa.string()),
-        ("lang", pa.string()),
-        ("created_at", pa.timestamp("us")),
-        ("collected_at", pa.timestamp("us")),
-        ("source", pa.string()),
-        ("watches", pa.list_(pa.string())),
-        ("like_count", pa.int64()),
-        ("repost_count", pa.int64()),
-        ("reply_count", pa.int64()),
-        ("quote_count", pa.int64()),
-        ("reply_to_id", pa.string()),
-        ("repost_of_id", pa.string()),
-        ("quote_of_id", pa.string()),
-        ("raw", pa.string()),
-        ("direction", pa.string()),  # to_agency | by_agency | public
-    ]
-)
 _MUTABLE = ("url", "text", "lang", "watches", "like_count", "repost_count", "reply_count", "quote_count", "raw")
 # Uniqueness lives in the narrow `post_keys` table (its primary key is the only index on posts): claiming 50k keys
 # there costs well under half of upserting the posts into `posts` under the same key. `seen` > 0 marks keys stored
@@ -103,8 +81,6 @@ UPDATE_POSTS = (
 # (bench/ingest.py: ~115k posts/s); 256MB makes it ~150k, at the price of a longer log replay after a crash.
 CHECKPOINT_THRESHOLD = "256MB"
 FRESH = "batch ANTI JOIN again USING (platform, post_id)"
-DEPENDENT_TABLES = ("post_keys", "labels", "embeddings", "inbox_items", "inbox_events", "own_post_engagement",
-                    "service_requests")
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
@@ -119,56 +95,6 @@ def utcnow() -> datetime:
 
 def naive_utc(value: datetime) -> datetime:
     return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
-
-
-_PLAIN = ("platform", "post_id", "url", "author_id", "author_handle", "text", "lang", "like_count", "repost_count",
-          "reply_count", "quote_count", "reply_to_id", "repost_of_id", "quote_of_id", "direction")
-
-
-def posts_table(posts: Sequence[Post], source: str, collected_at: datetime) -> pa.Table:
-    """Posts as an Arrow table, column by column; the last copy of a repeated (platform, post_id) wins (an edit).
-
-    Written to allocate few Python containers: at 50k posts a batch, the garbage collector's passes over new
-    tuples and lists cost more than the conversion itself."""
-    keys = list(map("\0".join, map(attrgetter("platform", "post_id"), posts)))
-    if len(set(keys)) < len(keys):
-        posts = list(dict(zip(keys, posts, strict=True)).values())
-    columns: dict[str, Any] = {name: list(map(attrgetter(name), posts)) for name in _PLAIN}
-    created = pd.to_datetime(list(map(attrgetter("created_at"), posts)), utc=True).tz_localize(None)  # -> UTC
-    columns["created_at"] = pa.array(created, pa.timestamp("us"))
-    columns["collected_at"] = pa.array([collected_at] * len(posts), pa.timestamp("us"))
-    columns["source"] = [source] * len(posts)
-    columns["watches"] = list(map(attrgetter("watches"), posts))
-    columns["raw"] = [p.raw_json() for p in posts]
-    try:
-        return pa.table(columns, schema=POST_SCHEMA)
-    except UnicodeEncodeError:  # a lone surrogate somewhere: rare, so only then pay for scrubbing every string
-        return pa.table({k: _scrubbed(v) for k, v in columns.items()}, schema=POST_SCHEMA)
-
-
-def _scrubbed(values: Any) -> Any:
-    if not isinstance(values, list):
-        return values
-    return [scrub(v) if isinstance(v, str) else [scrub(w) for w in v] if isinstance(v, list | tuple) else v
-            for v in values]
-
-
-def delete_posts(con: duckdb.DuckDBPyConnection, where: str, params: dict[str, Any] | None = None) -> int:
-    """Posts matching `where`, with their keys, labels and embeddings; the rollups are recounted."""
-    # selected, then deleted by the same condition in the same transaction: DuckLake has no DELETE ... RETURNING
-    removed = con.sql(f"SELECT platform, post_id, created_at FROM posts WHERE {where}",
-                      params=params).to_arrow_table()
-    if removed.num_rows:
-        con.execute(f"DELETE FROM posts WHERE {where}", params)
-        con.register("removed", removed)
-        try:
-            for table in DEPENDENT_TABLES:
-                con.execute(f"DELETE FROM {table} t USING removed r "
-                            "WHERE t.platform = r.platform AND t.post_id = r.post_id")
-        finally:
-            con.unregister("removed")
-        rollup.refresh(con, removed.column("created_at"))
-    return removed.num_rows
 
 
 @dataclass(frozen=True)
