@@ -70,7 +70,9 @@ class LabelWorker:
         self.claims_version = "none"
 
     def ready(self) -> dict[str, Any]:
-        return {"models": self.labeller.models, "pid": os.getpid()}
+        import ray
+
+        return {"models": self.labeller.models, "pid": os.getpid(), "node": ray.get_runtime_context().get_node_id()}
 
     def label(self, texts: Sequence[str], claims_version: str, claims: list[Any], batch_size: int
               ) -> list[Labels]:

@@ -109,6 +109,9 @@ def local_labels(s: settings_module.Settings, n: int) -> tuple[list[tuple], list
 
 
 def test_ray_workers_write_the_labels_local_labelling_writes(fresh_db, pool, ray_settings):
+    import ray
+
+    assert len({info["node"] for info in ray.get([a.ready.remote() for a in pool.actors])}) == 2  # one per worker
     seed(fresh_db, 60)
     job = LabelJob(fresh_db, ray_settings, lambda: NOW, pool)  # type: ignore[arg-type]
     assert job.run() == 60
