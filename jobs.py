@@ -24,6 +24,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 import settings as settings_module
+from alerts import registry as detector_registry
 from alerts.engine import jobs as alert_jobs
 from collection import Collection, RunSummary
 from collectors import registry
@@ -340,6 +341,13 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
 }
 
 
+def load_settings(path: Path) -> Settings:
+    """Sources typed and [alerts.<table>] checked: a bad key fails every command at its start, naming file and key."""
+    s = registry.load(path)
+    detector_registry.check(s)
+    return s
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="civicradar", description=__doc__.splitlines()[0])
     p.add_argument("--settings", type=Path, default=Path(os.environ.get("CIVICRADAR_SETTINGS", "settings.toml")),
@@ -350,7 +358,7 @@ def parser() -> argparse.ArgumentParser:
 
     for name, (fn, help_text) in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text)
-        cmd.set_defaults(func=lambda a, fn=fn: fn(registry.load(a.settings), a))  # sources typed: checked now
+        cmd.set_defaults(func=lambda a, fn=fn: fn(load_settings(a.settings), a))  # checked now
         if name == "collect":
             cmd.add_argument("--source", required=True, help="the source's name in settings.toml")
             cmd.add_argument("--once", action="store_true", help="one run, then exit")

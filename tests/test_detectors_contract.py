@@ -113,6 +113,17 @@ def test_bad_detector_tables_fail_naming_file_and_key(write_settings):
         engine.jobs(Database(":memory:"), s, lambda: END)  # the engine's start checks them
 
 
+@pytest.mark.parametrize("command", [["status"], ["collect", "--source", "a", "--once"], ["forget", "--author", "x"]])
+def test_every_cli_command_fails_at_start_on_a_bad_detector_table(write_settings, tmp_path, capsys, command):
+    import jobs
+
+    path = write_settings('[storage]\npath = "data/db.duckdb"\n[sources.a]\nkind = "replay"\npath = "a.jsonl"\n'
+                          "[alerts.volume]\nwindow_minutes = -5\n")
+    assert jobs.main(["--settings", str(path), *command]) == 2
+    assert f"{path}: alerts.volume.window_minutes: Input should be greater than 0" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()  # refused before the command opened anything
+
+
 ECHO = """
 from pydantic import Field
 
