@@ -43,12 +43,18 @@ TOPICS = '[[topics]]\nname = "testing"\ndescription = "Getting a COVID-19 test"\
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     import ray
 
+    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_USAGE_STATS_ENABLED")}
     with LocalCluster(tmp_path_factory.mktemp("ray"), workers=2) as running:
         connect(running.address, running.token)
         try:
             yield running
         finally:
             ray.shutdown()
+            for key, value in saved.items():  # connect() set them for this process: later tests get them back
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
     assert not running.processes()  # every process of the cluster is gone
 
 
