@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from settings import Settings
+from settings import Settings, SettingsError
 from storage.db import Database, naive_utc
 from storage.relabel_export import export_outdated
 
@@ -171,6 +171,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def command(s: Settings, args: argparse.Namespace) -> int:
+    if s.storage.kind != "duckdb":  # the lake's label store is not ported yet (README, DuckLake storage)
+        raise SettingsError(f"{s.file}: civicradar relabel writes labels, which are not on the lake yet "
+                            f"([storage] kind = {s.storage.kind!r}); it runs on the DuckDB file only for now")
     since = datetime(args.since.year, args.since.month, args.since.day)
     db = Database(s.db_path, s.storage.memory_limit)  # fails, saying so, while an engine holds the file
     try:

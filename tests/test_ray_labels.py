@@ -230,6 +230,10 @@ def test_relabel_since_runs_new_models_over_history_once(cluster, ray_settings, 
     assert jobs.main(["--settings", str(path), "relabel", "--since", since.isoformat()]) == 0  # nothing left
     assert "relabelled 0 posts" in capsys.readouterr().out
     assert not (tmp_path / "relabel").exists()  # the export (posts' texts) is gone
+    lake = tmp_path / "lake.toml"
+    lake.write_text('[storage]\nkind = "ducklake"\n')
+    assert jobs.main(["--settings", str(lake), "relabel", "--since", since.isoformat()]) == 2
+    assert "not on the lake yet" in capsys.readouterr().err
 
 
 def test_shared_files_are_read_by_ray_data_read_tasks(cluster, fresh_db, tmp_path):
