@@ -65,7 +65,7 @@ class LocalCluster:
         with self.log.open("ab") as log:
             process = subprocess.Popen([RAY, "start", *args, *common], env=self.env, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
-        self.groups.append(process.pid)  # its own session: every Ray process it starts is in this group
+        self.groups.append(process.pid)  # its own session: every Ray process it starts stays in it
         return process
 
     def start(self) -> LocalCluster:
@@ -81,11 +81,12 @@ class LocalCluster:
             raise RuntimeError(f"ray start ({what}) failed; see {self.log}:\n{self.log.read_text()[-3000:]}")
 
     def processes(self) -> list[psutil.Process]:
-        """The cluster's live processes (a killed one may linger as a zombie until its new parent reaps it)."""
+        """The cluster's live processes: those of its `ray start` sessions (Ray's workers leave the process group
+        but not the session). A killed one may linger as a zombie until its new parent reaps it."""
         found = []
         for p in psutil.process_iter():
             try:
-                if os.getpgid(p.pid) in self.groups and p.status() != psutil.STATUS_ZOMBIE:
+                if os.getsid(p.pid) in self.groups and p.status() != psutil.STATUS_ZOMBIE:
                     found.append(p)
             except (ProcessLookupError, psutil.Error):
                 continue
@@ -95,12 +96,12 @@ class LocalCluster:
         for group in self.groups:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(group, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while (left := self.processes()) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        for p in left:  # still alive (none expected): by pid
+        for p in self.processes():  # workers in process groups of their own: by pid
             with contextlib.suppress(psutil.Error):
                 p.kill()
+        deadline = time.monotonic() + 10
+        while self.processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def __enter__(self) -> LocalCluster:
         try:
