@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -102,6 +103,7 @@ class LocalCluster:
         deadline = time.monotonic() + 10
         while self.processes() and time.monotonic() < deadline:
             time.sleep(0.1)
+        shutil.rmtree(self.temp, ignore_errors=True)  # Ray's sessions and logs (ray-start.log stays in workdir)
 
     def __enter__(self) -> LocalCluster:
         try:
