@@ -3,9 +3,9 @@
     score = g_covid * p_covid + g_claims * p_claims + g_ordinary * q        (the text evidence)
     final = 1 - (1 - score) * (1 - m)                                     (m: match probability of a false claim)
 
-- ``g``: a 3-way logistic regression on the shared sentence embedding (computed for every post anyway) and a
-  COVID-19 vocabulary flag: COVID-19 health post, checkable political statement, or ordinary post (opinion,
-  question, complaint, chatter).
+- ``g``: a 3-way logistic regression on the shared sentence embedding (computed for every post anyway), a
+  COVID-19 vocabulary flag and two domain TF-IDF logits (COVID-19 post vs rest, political statement vs rest):
+  COVID-19 health post, checkable political statement, or ordinary post (opinion, question, complaint, chatter).
 - ``p_covid``: the text classifier's misinformation head stacked with a TF-IDF model (CONSTRAINT COVID-19).
 - ``p_claims``: a TF-IDF model of statements PolitiFact rated false / pants-fire (LIAR), calibrated to the
   probability of such a rating; wording alone rarely reaches 0.5 there.
@@ -27,9 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ModelMissing
 from .tfidf import TfidfLogit
 
 FLAG = 0.5
+DOMAIN_FILE = "domain_tfidf.json"
+FIT = "python training/features.py && python training/fit_misinfo.py"
 DOMAINS = ("covid", "claims", "ordinary")
 # A matched claim with one of these ratings is a true claim: the match is no evidence of misinformation.
 TRUE_RATINGS = frozenset({"true", "mostly true", "correct", "correct attribution", "accurate", "mostly-true"})
@@ -41,9 +44,24 @@ COVID_TERMS = re.compile(r"covid|corona|virus|vaccin|pandemic|lockdown|mask|sars
 COVID_TERM_SCALE = 3.0
 
 
-def gate_inputs(embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
+def gate_inputs(embeddings: np.ndarray, texts: list[str], domain: np.ndarray | None = None) -> np.ndarray:
+    """The gate's input per row: the embedding, the COVID-19 vocabulary flag and, when the gate was fitted with
+    them, the domain TF-IDF logits (COVID-19 post vs rest, political statement vs rest; ``domain_logits``)."""
     flags = np.array([COVID_TERM_SCALE if COVID_TERMS.search(t) else 0.0 for t in texts], np.float32)
-    return np.hstack([embeddings, flags.reshape(-1, 1)])
+    parts = [embeddings, flags.reshape(-1, 1)] + ([] if domain is None else [domain.astype(np.float32)])
+    return np.hstack(parts)
+
+
+def load_domain_tfidf(path: Path) -> tuple[TfidfLogit, ...]:
+    """``domain_tfidf.json``: one word 1-2-gram vocabulary with its idf, one coefficient per domain model
+    ({"terms": {term: [idf, coef_covid, coef_claims]}, "intercepts": [...]}), as TfidfLogit models."""
+    data = json.loads(path.read_text())
+    return tuple(TfidfLogit({t: (float(v[0]), float(v[1 + k])) for t, v in data["terms"].items()}, float(b))
+                 for k, b in enumerate(data["intercepts"]))
+
+
+def domain_logits(models: tuple[TfidfLogit, ...], texts: list[str]) -> np.ndarray | None:
+    return np.stack([m(texts) for m in models], axis=1) if models else None
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -75,19 +93,26 @@ class MisinfoModel:
     ordinary_prior: float
     covid_tfidf: TfidfLogit
     claims_tfidf: TfidfLogit
+    domain_tfidf: tuple[TfidfLogit, ...] = ()  # the gate's domain TF-IDF models, when it was fitted with them
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], covid_tfidf: TfidfLogit, claims_tfidf: TfidfLogit) -> MisinfoModel:
+    def from_config(cls, config: dict[str, Any], covid_tfidf: TfidfLogit, claims_tfidf: TfidfLogit,
+                    domain_tfidf: tuple[TfidfLogit, ...] = ()) -> MisinfoModel:
         s, g, c = config["stack"], config["gate"], config["claims"]
         return cls((s["margin"], s["tfidf"], s["bias"]), np.asarray(g["coef"], np.float32),
                    np.asarray(g["intercept"], np.float32), (c["slope"], c["intercept"]),
-                   float(config["ordinary_prior"]), covid_tfidf, claims_tfidf)
+                   float(config["ordinary_prior"]), covid_tfidf, claims_tfidf, domain_tfidf)
 
     @classmethod
     def load(cls, folder: Path) -> MisinfoModel:
         config = json.loads((folder / "config.json").read_text())["misinfo"]
+        domain: tuple[TfidfLogit, ...] = ()
+        if config["gate"].get("domain_tfidf"):
+            if not (folder / DOMAIN_FILE).is_file():
+                raise ModelMissing(folder / DOMAIN_FILE, FIT)
+            domain = load_domain_tfidf(folder / DOMAIN_FILE)
         return cls.from_config(config, TfidfLogit.load(folder / "tfidf.json"),
-                               TfidfLogit.load(folder / "claims_tfidf.json"))
+                               TfidfLogit.load(folder / "claims_tfidf.json"), domain)
 
     def covid(self, logits: np.ndarray, tfidf: np.ndarray) -> np.ndarray:
         """Calibrated P(misinformation) as if the post were a COVID-19 post (logistic stacking)."""
@@ -97,7 +122,8 @@ class MisinfoModel:
         """`texts`: the classifier's input text (``normalize``), one per row of `logits` and `embeddings`."""
         p_covid = self.covid(logits, self.covid_tfidf(texts))
         p_claims = sigmoid(self.claims_scale[0] * self.claims_tfidf(texts) + self.claims_scale[1])
-        gate = gate_probabilities(gate_inputs(embeddings, texts), self.gate_coef, self.gate_intercept)
+        inputs = gate_inputs(embeddings, texts, domain_logits(self.domain_tfidf, texts))
+        gate = gate_probabilities(inputs, self.gate_coef, self.gate_intercept)
         score = gate[:, 0] * p_covid + gate[:, 1] * p_claims + gate[:, 2] * self.ordinary_prior
         return Evidence(score, p_covid, p_claims, gate)
 
