@@ -236,13 +236,13 @@ def test_settings_describe_the_lake(write_settings, monkeypatch: pytest.MonkeyPa
         s3_key_id = {{ env = "TEST_LAKE_KEY" }}
         s3_secret = {{ env = "TEST_LAKE_SECRET" }}
         [classify]
-        enabled = {on}
+        enabled = true
         [alerts]
-        enabled = false
+        enabled = {on}
     """
     assert lake.config_from(settings_module.Settings()) is None  # the default: the DuckDB file
     busy = settings_module.load(write_settings(body.format(data="lake/", on="true")))
-    with pytest.raises(LakeError, match=re.escape("[classify] enabled = false")):
+    with pytest.raises(LakeError, match=re.escape("[alerts] enabled = false")):  # labels are on the lake
         lake.config_from(busy)
     monkeypatch.setenv("TEST_LAKE_PASSWORD", "pw-0123456789")
     folder = lake.config_from(settings_module.load(write_settings(body.format(data="lake/", on="false"))))
