@@ -23,11 +23,10 @@ if TYPE_CHECKING:
 
 BM25_WEIGHT = 0.5
 PAIR_MAX_LEN = 192
-LABEL_K = 2  # candidates re-ranked per gated post when labelling (evaluation re-ranks Reranking.k)
-# Labelling re-ranks only posts with a claim at cosine >= LABEL_GATE. With the 14k Snopes checks as the table,
-# 80 % of ordinary tweets have some claim at the fitted gate (0.34) and the cross-encoder (about three encoder
-# passes per pair) would run for most posts; at 0.5, 8 % of ordinary tweets and 82 % of CheckThat! train
-# matches pass. Throughput over recall: a missed match here still shows in match-claims.
+# The labelling path re-ranks the first-stage top ``label_k`` of posts with some claim at cosine >= ``label_gate``
+# (the re-ranker's config.json; chosen by cross-validation inside CheckThat! train against the cross-encoder's
+# cost per ordinary post in training/fit_claims_live.py). These defaults serve a config without them.
+LABEL_K = 2
 LABEL_GATE = 0.5
 
 
@@ -141,24 +140,30 @@ class Reranking:
 
     fusion: tuple[float, float]  # ranking score = ce + fusion[1] / fusion[0] * first-stage score
     platt: tuple[float, float]  # match probability = sigmoid(platt[0] * ce + platt[1])
-    k: int
-    gate: float  # posts whose best candidate cosine is below this are not re-ranked (no plausible match)
+    k: int  # candidates re-ranked by match-claims (every query)
+    gate: float  # the fitted floor: 2nd percentile of the gold claim's cosine on train queries
+    label_k: int = LABEL_K  # candidates re-ranked per post by the labelling path
+    label_gate: float = LABEL_GATE  # the labelling path re-ranks only posts with some claim at cosine >= this
 
     @classmethod
     def from_config(cls, config: dict) -> Reranking:
         f, p = config["fusion"], config["platt"]
-        return cls((f["ce"], f["first"]), (p["slope"], p["intercept"]), config["rerank_k"], config["gate_cosine"])
+        gate = config["gate_cosine"]
+        return cls((f["ce"], f["first"]), (p["slope"], p["intercept"]), config["rerank_k"], gate,
+                   int(config.get("label_k", LABEL_K)), max(gate, float(config.get("label_gate", LABEL_GATE))))
 
 
 def match(
     index: ClaimIndex, reranker: OnnxModel, settings: Reranking, queries: Sequence[str], embeddings: np.ndarray,
-    *, k: int = LABEL_K, gated: bool = True,
+    *, k: int | None = None, gated: bool = True,
 ) -> list[list[Match]]:
     """Re-ranked candidates per query, best first, with match probabilities.
 
-    Gated (the labelling path): only posts with some claim at cosine >= the gate are re-ranked; the others get
-    [] (nothing plausible). Ungated (evaluation, match-claims): every query.
+    Gated (the labelling path, ``k`` defaults to ``settings.label_k``): only posts with some claim at cosine >=
+    ``settings.label_gate`` are re-ranked; the others get [] (nothing plausible). Ungated (match-claims): every
+    query.
     """
+    k = settings.label_k if k is None else k
     out: list[list[Match]] = [[] for _ in queries]
     if not len(index) or not len(queries):
         return out
@@ -182,8 +187,8 @@ def fuse(settings: Reranking, cands: np.ndarray, first: np.ndarray, ce: np.ndarr
 
 
 def gate_passes(index: ClaimIndex, settings: Reranking, embeddings: np.ndarray) -> np.ndarray:
-    """Rows the labelling path re-ranks: some claim at cosine >= max(fitted gate, LABEL_GATE)."""
-    return (embeddings @ index.embeddings.T).max(axis=1) >= max(settings.gate, LABEL_GATE)
+    """Rows the labelling path re-ranks: some claim at cosine >= the labelling gate."""
+    return (embeddings @ index.embeddings.T).max(axis=1) >= settings.label_gate
 
 
 def join_fields(values: Sequence[str | None]) -> str:

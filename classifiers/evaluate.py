@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.metrics import f1_score, recall_score
 
 from . import Labeller, Topic
-from .claims import LABEL_K, fuse, gate_passes, match, rerank
+from .claims import match
 from .sentiment import LABELS
 
 UNSCORED = "unscored"
@@ -112,29 +112,21 @@ def rank_claims(labeller: Labeller, texts: list[str], top: int) -> list[list[tup
 
 
 def claims(labeller: Labeller, texts: list[str], gold: pd.Series) -> dict[str, float]:
-    """Both paths from one re-ranker pass: ``match-claims`` (top ``rerank_k`` re-ranked, no gate) and the labelling
-    path (``live_``: only posts passing the cosine gate, their first-stage top LABEL_K re-ranked; a post that
-    does not pass gets no match). ``live_recall_at_flag``: share of gold claims the labelling path stores as the
-    post's match with probability >= the dashboard's 0.5."""
-    from .text import retrieval_text
-
-    index, settings = labeller.claim_index, labeller.reranking
-    queries, emb = [retrieval_text(t) for t in texts], labeller.embed(texts)
-    k = max(10, settings.k)
-    cands, first = index.candidates(queries, emb, k)
-    ce = rerank(labeller.model_set.reranker, queries, [[index.texts[c] for c in row] for row in cands])
-    passes = gate_passes(index, settings, emb)
-    ids = [c.claim_id for c in index.claims]
-    full = [[ids[m.claim_index] for m in fuse(settings, cands[j], first[j], ce[j])] for j in range(len(texts))]
-    live_matches = [fuse(settings, cands[j][:LABEL_K], first[j][:LABEL_K], ce[j][:LABEL_K]) if passes[j] else []
-                    for j in range(len(texts))]
-    live = [[ids[m.claim_index] for m in row] for row in live_matches]
+    """The labelling path, exactly as ``Labeller.label`` runs it (the cosine gate, the first-stage top
+    ``label_k`` re-ranked; a post below the gate gets no match): MAP@k of its ranked list and the share of gold
+    claims ``label`` stores as the post's match with probability >= the dashboard's 0.5 (``recall_at_flag``).
+    ``match_claims_``: the same metrics for ``match-claims`` (the top ``rerank_k`` of every query, no gate)."""
+    ids = [c.claim_id for c in labeller.claim_index.claims]
+    live = [[ids[m.claim_index] for m in row] for row in labeller.claim_matches(texts)]
+    stored = [(lab.matched_claim_id, lab.matched_claim_score or 0.0) for lab in labeller.label(texts)]
     golds = [set(g.split(";")) for g in gold]
-    stored = [(ids[row[0].claim_index], row[0].score) if row else (None, 0.0) for row in live_matches]
     hits = sum(cid in g and p >= MATCH for (cid, p), g in zip(stored, golds, strict=True))
-    return (ranking_metrics(full, golds)
-            | {f"live_{k}": v for k, v in ranking_metrics(live, golds).items() if k != "n"}
-            | {"live_gate_pass": float(passes.mean()), "live_recall_at_flag": hits / sum(map(len, golds))})
+    search = [[cid for cid, _ in row] for row in rank_claims(labeller, texts, labeller.reranking.k)]
+    settings = labeller.reranking
+    return (ranking_metrics(live, golds)
+            | {"gate_pass": float(np.mean([bool(row) for row in live])), "recall_at_flag": hits / sum(map(len, golds)),
+               "label_k": settings.label_k, "label_gate": settings.label_gate}
+            | {f"match_claims_{k}": v for k, v in ranking_metrics(search, golds).items() if k != "n"})
 
 
 def topics(labeller: Labeller, texts: list[str], gold: pd.Series) -> dict[str, float]:

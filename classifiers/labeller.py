@@ -102,13 +102,27 @@ class Labeller:
                                                            batch_size)["embedding"]
         return emb
 
+    def claim_matches(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> list[list[Match]]:
+        """The labelling path's re-ranked matches per text, best first (``label`` stores the first); [] for a text
+        that is unscored or below the cosine gate, or when there is no claims table."""
+        batch = prepare(texts)
+        return self._ranked(batch, self._embed(batch, batch_size))
+
+    def _ranked(self, batch: PreparedBatch, emb: np.ndarray) -> list[list[Match]]:
+        out: list[list[Match]] = [[] for _ in batch.raw]
+        if self._claims:
+            rows = batch.scored
+            found = match(self.claim_index, self.model_set.reranker, self.reranking,
+                          [batch.ret_text[i] for i in rows], emb[rows])
+            for r, m in zip(rows, found, strict=True):
+                out[r] = m
+        return out
+
     def _match(self, batch: PreparedBatch, emb: np.ndarray) -> dict[int, Match | None]:
         if not self._claims:
             return {}
-        rows = batch.scored
-        found = match(self.claim_index, self.model_set.reranker, self.reranking,
-                      [batch.ret_text[i] for i in rows], emb[rows])
-        return {r: (m[0] if m else None) for r, m in zip(rows, found, strict=True)}
+        ranked = self._ranked(batch, emb)
+        return {r: (ranked[r][0] if ranked[r] else None) for r in batch.scored}
 
     def _assemble(self, batch, i, sentiments, topics, misinfo, matches, emb) -> Labels:  # type: ignore[no-untyped-def]
         sentiment, sentiment_score = sentiments.get(i, (None, None))
