@@ -45,6 +45,7 @@ class ClaimIndex:
 
         self.claims = list(claims)
         self.texts = [retrieval_text(c.text) for c in self.claims]
+        self.embeddings: np.ndarray
         dim = int(encoder.config["dim"])
         known = dict(zip(previous.texts, previous.embeddings, strict=True)) if previous is not None else {}
         new = list(dict.fromkeys(t for t in self.texts if t not in known))
@@ -172,8 +173,9 @@ def match(
         rows = np.flatnonzero(gate_passes(index, settings, embeddings))
     if not len(rows):
         return out
-    cands, first = index.candidates([queries[r] for r in rows], embeddings[rows], k)
-    ce = rerank(reranker, [queries[r] for r in rows], [[index.texts[c] for c in row] for row in cands])
+    picked = [queries[int(r)] for r in rows]
+    cands, first = index.candidates(picked, embeddings[rows], k)
+    ce = rerank(reranker, picked, [[index.texts[c] for c in row] for row in cands])
     for j, r in enumerate(rows):
         out[r] = fuse(settings, cands[j], first[j], ce[j])
     return out

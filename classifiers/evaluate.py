@@ -138,7 +138,7 @@ def topics(labeller: Labeller, texts: list[str], gold: pd.Series) -> dict[str, f
         truth = np.array([g == name for g in gold])
         pred = np.array([name in a for a in assigned])
         f1s[f"f1_{name}"] = f1_score(truth, pred, zero_division=0)
-    top1 = [max(a, key=a.get) if a else UNSCORED for a in assigned]
+    top1 = [max(a.items(), key=lambda kv: kv[1])[0] if a else UNSCORED for a in assigned]
     return {"macro_f1": float(np.mean(list(f1s.values()))), **f1s,
             "top1_accuracy": float(np.mean([t == g for t, g in zip(top1, gold, strict=True)])),
             "other_rate": float(np.mean(["other" in a for a in assigned])), "n": len(gold)}
