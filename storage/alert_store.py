@@ -14,6 +14,7 @@ import duckdb
 
 from core.findings import Finding, Recorded, severity_rank
 from storage.db import one
+from storage.lake_schema import new_id
 
 CLOSED = ("resolved", "dismissed")
 DETECT_CURSOR = "alerts:detect"
@@ -37,7 +38,8 @@ def detect_cursor(con: duckdb.DuckDBPyConnection) -> datetime | None:
 
 
 def set_detect_cursor(con: duckdb.DuckDBPyConnection, step: datetime, now: datetime) -> None:
-    con.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?, ?)", [DETECT_CURSOR, step.isoformat(), now])
+    con.execute("DELETE FROM cursors WHERE source = ?", [DETECT_CURSOR])  # both kinds: the lake has no upsert
+    con.execute("INSERT INTO cursors VALUES (?, ?, ?)", [DETECT_CURSOR, step.isoformat(), now])
 
 
 def record(con: duckdb.DuckDBPyConnection, f: Finding, cooldown: timedelta, now: datetime) -> Recorded:
@@ -84,15 +86,15 @@ def _links(f: Finding) -> str:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, f: Finding, now: datetime) -> int:
-    row = one(con, "INSERT INTO alerts (fingerprint, kind, severity, watch, topic, claim_id, title, explanation, "
-                   "metrics, links, status, first_seen_at, last_seen_at, occurrences, raised_at, updated_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, 1, ?, ?) RETURNING alert_id",
-              [f.fingerprint, f.kind, f.severity, f.watch, f.topic, f.claim_id, f.title, f.explanation,
-               _metrics(f), _links(f), f.seen_at, f.seen_at, now, now])
-    assert row is not None
-    _evidence(con, int(row[0]), f)
-    _event(con, int(row[0]), now, f, "raised", "new", f.severity)
-    return int(row[0])
+    alert_id = new_id(con, "alerts")  # the sequence's on the DuckDB file, max + 1 on the lake (no RETURNING there)
+    con.execute("INSERT INTO alerts (alert_id, fingerprint, kind, severity, watch, topic, claim_id, title, "
+                "explanation, metrics, links, status, first_seen_at, last_seen_at, occurrences, raised_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, 1, ?, ?)",
+                [alert_id, f.fingerprint, f.kind, f.severity, f.watch, f.topic, f.claim_id, f.title, f.explanation,
+                 _metrics(f), _links(f), f.seen_at, f.seen_at, now, now])
+    _evidence(con, alert_id, f)
+    _event(con, alert_id, now, f, "raised", "new", f.severity)
+    return alert_id
 
 
 def _evidence(con: duckdb.DuckDBPyConnection, alert_id: int, f: Finding) -> None:
@@ -119,11 +121,21 @@ def narrative_signatures(con: duckdb.DuckDBPyConnection, since: datetime) -> lis
 def enqueue(con: duckdb.DuckDBPyConnection, key: str, alert_id: int | None, channel: str, target: str,
             payload: str, now: datetime) -> bool:
     """Add a message to the outbox once per key; False when it was there already."""
-    row = one(con, "INSERT INTO deliveries (dedupe_key, alert_id, channel, target, payload, status, attempts, "
-                   "created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) "
-                   "ON CONFLICT (dedupe_key) DO NOTHING RETURNING delivery_id",
-              [key, alert_id, channel, target, payload, now, now])
-    return row is not None
+    return add_delivery(con, key, {"alert_id": alert_id, "channel": channel, "target": target, "payload": payload},
+                        now)
+
+
+def add_delivery(con: duckdb.DuckDBPyConnection, key: str, fields: dict[str, Any], now: datetime) -> bool:
+    """An outbox row (`fields`: alert_id, incident_id, channel, target, payload) once per key; False when it was
+    there already. Looked up, then inserted, in the writer's transaction: the same statements on both kinds (the
+    lake has no unique key for ON CONFLICT, nor RETURNING); the DuckDB file's unique key still guards it."""
+    if one(con, "SELECT 1 FROM deliveries WHERE dedupe_key = ?", [key]) is not None:
+        return False
+    names = ", ".join(fields)
+    con.execute(f"INSERT INTO deliveries (delivery_id, dedupe_key, {names}, status, attempts, created_at, "
+                f"next_attempt_at) VALUES (?, ?, {', '.join('?' * len(fields))}, 'pending', 0, ?, ?)",
+                [new_id(con, "deliveries"), key, *fields.values(), now, now])
+    return True
 
 
 def due_deliveries(con: duckdb.DuckDBPyConnection, now: datetime, limit: int) -> list[dict[str, Any]]:

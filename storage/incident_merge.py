@@ -16,6 +16,7 @@ from core.findings import severity_rank
 from storage import incident_store
 from storage.db import one, utcnow
 from storage.incident_actions import status_of
+from storage.lake_schema import new_id
 
 FIRST_POST = """
 SELECT min(p.created_at) FROM incident_alerts m JOIN alert_evidence e USING (alert_id)
@@ -101,9 +102,9 @@ def split(con: duckdb.DuckDBPyConnection, actor: str, p: dict[str, Any]) -> dict
 def _new_incident(con: duckdb.DuckDBPyConnection, source: int, status: str, now: datetime) -> int:
     """The split-off incident keeps the original's opening and acknowledgement times (the situation was raised
     then), not its assignee or responses; it is 'acknowledged' unless the original was still new."""
-    row = one(con, "INSERT INTO incidents (headline, severity, status, first_post_at, first_seen_at, last_seen_at, "
-                   "opened_at, updated_at, acknowledged_at) SELECT headline, severity, ?, first_post_at, "
-                   "first_seen_at, last_seen_at, opened_at, ?, acknowledged_at FROM incidents WHERE incident_id = ? "
-                   "RETURNING incident_id", ["new" if status == "new" else "acknowledged", now, source])
-    assert row is not None
-    return int(row[0])
+    new = new_id(con, "incidents")  # the sequence's on the DuckDB file, max + 1 on the lake (no RETURNING there)
+    con.execute("INSERT INTO incidents (incident_id, headline, severity, status, first_post_at, first_seen_at, "
+                "last_seen_at, opened_at, updated_at, acknowledged_at) SELECT ?, headline, severity, ?, first_post_at, "
+                "first_seen_at, last_seen_at, opened_at, ?, acknowledged_at FROM incidents WHERE incident_id = ?",
+                [new, "new" if status == "new" else "acknowledged", now, source])
+    return new

@@ -14,8 +14,9 @@ from typing import Any
 import duckdb
 
 from core.findings import Finding, severity_rank
-from storage.alert_store import to_json
+from storage.alert_store import add_delivery, to_json
 from storage.db import one
+from storage.lake_schema import new_id
 
 OPEN = ("new", "acknowledged", "assigned")
 KEY_SEPARATOR = "\x00"
@@ -77,12 +78,11 @@ def open_members(con: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[s
 
 def open_incident(con: duckdb.DuckDBPyConnection, alert_id: int, f: Finding, first_post_at: datetime | None,
                   now: datetime) -> int:
-    row = one(con, "INSERT INTO incidents (headline, headline_alert_id, severity, status, first_post_at, "
-                   "first_seen_at, last_seen_at, opened_at, updated_at) VALUES (?, ?, ?, 'new', ?, ?, ?, ?, ?) "
-                   "RETURNING incident_id", [f.title, alert_id, f.severity, first_post_at, f.seen_at, f.seen_at, now,
-                                             now])
-    assert row is not None
-    return int(row[0])
+    incident_id = new_id(con, "incidents")  # the sequence's on the DuckDB file, max + 1 on the lake
+    con.execute("INSERT INTO incidents (incident_id, headline, headline_alert_id, severity, status, first_post_at, "
+                "first_seen_at, last_seen_at, opened_at, updated_at) VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?, ?)",
+                [incident_id, f.title, alert_id, f.severity, first_post_at, f.seen_at, f.seen_at, now, now])
+    return incident_id
 
 
 def add_member(con: duckdb.DuckDBPyConnection, incident_id: int, alert_id: int, reason: str, detail: str,
@@ -145,7 +145,8 @@ def escalated(con: duckdb.DuckDBPyConnection, incident_id: int, now: datetime) -
 
 def count_notice(con: duckdb.DuckDBPyConnection, incident_id: int) -> int:
     """Count one more notification of the incident; returns its number (1 for the opening)."""
-    row = one(con, "UPDATE incidents SET notices = notices + 1 WHERE incident_id = ? RETURNING notices", [incident_id])
+    con.execute("UPDATE incidents SET notices = notices + 1 WHERE incident_id = ?", [incident_id])  # no RETURNING
+    row = one(con, "SELECT notices FROM incidents WHERE incident_id = ?", [incident_id])  # on the lake
     assert row is not None
     return int(row[0])
 
@@ -174,11 +175,9 @@ def summary(con: duckdb.DuckDBPyConnection, incident_id: int) -> dict[str, Any]:
 def enqueue(con: duckdb.DuckDBPyConnection, key: str, incident_id: int, alert_id: int | None, channel: str,
             target: str, payload: str, now: datetime) -> bool:
     """Add an incident's message to the outbox once per key; False when it was there already."""
-    row = one(con, "INSERT INTO deliveries (dedupe_key, alert_id, incident_id, channel, target, payload, status, "
-                   "attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) "
-                   "ON CONFLICT (dedupe_key) DO NOTHING RETURNING delivery_id",
-              [key, alert_id, incident_id, channel, target, payload, now, now])
-    return row is not None
+    fields = {"alert_id": alert_id, "incident_id": incident_id, "channel": channel, "target": target,
+              "payload": payload}
+    return add_delivery(con, key, fields, now)
 
 
 TARGETS = """

@@ -134,17 +134,11 @@ def allowed_directories(config: LakeConfig) -> list[str]:
     return [config.data_path]
 
 
-UNPORTED = ('[storage] kind = "ducklake" does not store alerts, deliveries or incidents yet (README, DuckLake '
-            'storage): set [alerts] enabled = false, or use kind = "duckdb"')
-
-
-def config_from(s: Settings, writer: bool = True) -> LakeConfig | None:
-    """The lake the settings describe; None for the embedded DuckDB file (kind "duckdb"). The writer (the engine)
-    refuses settings that would run jobs whose stores are not on the lake yet; a replica (`writer=False`) does not."""
+def config_from(s: Settings) -> LakeConfig | None:
+    """The lake the settings describe; None for the embedded DuckDB file (kind "duckdb"). Every store runs on the
+    lake (labels, alerts and incidents too), so any job may be on."""
     if s.storage.kind != "ducklake":
         return None
-    if writer and s.alerts.enabled:  # labels are on the lake; alerts and incidents not yet
-        raise LakeError(UNPORTED)
     lk = s.storage.lake
     catalog = lk.catalog + (f" password={lk.password.get('storage.lake.password')}" if lk.password else "")
     if not lk.data_path.startswith("s3://"):
