@@ -10,7 +10,8 @@ from dashboard.guard import page_errors
 from dashboard.phone import style
 from dashboard.signin import gate, sign_out
 
-# (file, title, icon, capability needed)
+# (file, title, icon, capability needed). No page file may share a top-level package's name (a page named
+# responses.py run with its folder on sys.path, as AppTest does, shadows the `responses` package it imports)
 PAGES = [
     ("pages/overview.py", "Overview", ":material/monitoring:", "read"),
     ("pages/incidents.py", "Incidents", ":material/crisis_alert:", "read"),
@@ -18,7 +19,7 @@ PAGES = [
     ("pages/inbox.py", "Inbox", ":material/inbox:", "read"),
     ("pages/touchpoints.py", "Touchpoints", ":material/hub:", "read"),
     ("pages/narratives.py", "Narratives and fact-checks", ":material/fact_check:", "read"),
-    ("pages/responses.py", "Responses", ":material/campaign:", "read"),
+    ("pages/response_library.py", "Responses", ":material/campaign:", "read"),
     ("pages/explore.py", "Explore posts", ":material/search:", "read"),
     ("pages/sources.py", "Sources", ":material/sensors:", "read"),
     ("pages/sql.py", "SQL and exports", ":material/database:", "sql"),
@@ -31,7 +32,8 @@ st.set_page_config(page_title="CivicRadar", page_icon=":material/radar:", layout
 style()  # phones: see dashboard/phone.py
 user = gate()
 allowed = [(f, title, icon) for f, title, icon, capability in PAGES if user.can(capability)]
-navigation = st.navigation([st.Page(f, title=title, icon=icon, default=i == 0)
+URL_PATHS = {"pages/response_library.py": "responses"}  # the address it had before the rename
+navigation = st.navigation([st.Page(f, title=title, icon=icon, default=i == 0, url_path=URL_PATHS.get(f))
                             for i, (f, title, icon) in enumerate(allowed)])
 with st.sidebar:
     st.caption(f"Signed in as **{user.name}** ({user.role})")

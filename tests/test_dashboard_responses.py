@@ -37,7 +37,7 @@ def test_approving_is_a_lead_and_admin_capability_and_the_roles_agree():
 def test_the_library_page_lists_the_demo_library_with_its_stale_entry(dash):
     _, db = dash
     library.load(db, DEMO)
-    at = page("responses", "viewer").run()
+    at = page("response_library", "viewer").run()
     assert not at.exception
     table = next(d.value for d in at.dataframe if "response_id" in d.value.columns).set_index("response_id")
     assert table.loc["HCPH-RESP-004", "stale"] == "stale" and table.loc["HCPH-RESP-001", "stale"] == ""
@@ -74,7 +74,7 @@ def _fill_new(at: AppTest, x: str) -> AppTest:
 
 def test_comms_drafts_with_live_checks_and_a_lead_approves(dash):
     _, db = dash
-    at = _fill_new(page("responses", "comms").run(), "{agency}: the site closed early today. " + "x" * 260)
+    at = _fill_new(page("response_library", "comms").run(), "{agency}: the site closed early today. " + "x" * 260)
     assert any("over" in c.value and "X:" in c.value for c in at.caption)  # the live check, with the agency filled
     at.text_area(key="rsp:new:en:x").input("{agency}: the {place} site closed early today; it reopens at 8. {link}")
     at.text_area(key="rsp:new:en:sms").input("Site closed early today, reopens 8am. Ça va? 😷").run()
@@ -84,9 +84,9 @@ def test_comms_drafts_with_live_checks_and_a_lead_approves(dash):
     assert not at.exception and "as a draft" in texts(at)
     (rid,) = db.reader().execute("SELECT response_id FROM responses").fetchone()
     assert status(db, rid) == ("draft", 1, None) and audit(db, "response_save")[0][0] == "comms"
-    assert not [b for b in page("responses", "comms").run().button if b.label.startswith("Approve")]
+    assert not [b for b in page("response_library", "comms").run().button if b.label.startswith("Approve")]
 
-    lead = page("responses", "lead").run()
+    lead = page("response_library", "lead").run()
     lead.selectbox(key="rsp-open").set_value(rid).run()
     lead.button(key="rsp-approve:1").click().run()
     assert not lead.exception and "Approved" in texts(lead)
@@ -105,7 +105,7 @@ def draft(db, title, messages, actor="comms"):
 def test_approval_is_blocked_while_a_message_is_over_its_limit(dash):
     _, db = dash
     rid = draft(db, "Too long", {"en": {"x": "y" * 300, "sms": "{agncy} says hi"}})
-    at = page("responses", "lead").run()
+    at = page("response_library", "lead").run()
     at.selectbox(key="rsp-open").set_value(rid).run()
     assert not at.exception and at.button(key="rsp-approve:1").disabled
     warnings = " ".join(w.value for w in at.warning)
@@ -115,13 +115,13 @@ def test_approval_is_blocked_while_a_message_is_over_its_limit(dash):
 def test_edits_keep_the_approved_version_in_use_and_history_shows_both(dash):
     _, db = dash
     library.load(db, DEMO)
-    at = page("responses", "comms").run()
+    at = page("response_library", "comms").run()
     at.selectbox(key="rsp-open").set_value("HCPH-RESP-003").run()
     at.text_input(key="rsp-title:HCPH-RESP-003:1").input("Testing at county sites is free, always").run()
     at.text_input(key="rsp-note:HCPH-RESP-003:1").input("clearer title").run()
     at.button(key="rsp-save:HCPH-RESP-003:1").click().run()
     assert not at.exception and status(db, "HCPH-RESP-003") == ("draft", 2, 1)  # version 1 stays in use
-    at = page("responses", "comms").run()
+    at = page("response_library", "comms").run()
     at.selectbox(key="rsp-open").set_value("HCPH-RESP-003").run()
     versions = next(d.value for d in at.dataframe if "in_use" in d.value.columns)
     assert versions[["version", "in_use"]].values.tolist() == [[2, False], [1, True]]
@@ -133,7 +133,7 @@ def test_edits_keep_the_approved_version_in_use_and_history_shows_both(dash):
 def test_comms_retire_a_response_with_a_reason(dash):
     _, db = dash
     library.load(db, DEMO)
-    at = page("responses", "comms").run()
+    at = page("response_library", "comms").run()
     at.selectbox(key="rsp-open").set_value("HCPH-RESP-005").run()
     at.text_input(key="rsp-retire-why:HCPH-RESP-005").input("the swab rumour has died down").run()
     at.button(key="rsp-retire:HCPH-RESP-005").click().run()
@@ -190,7 +190,7 @@ def test_the_page_explains_an_unreachable_engine(dash, monkeypatch):
 
     monkeypatch.setenv(URL_ENV, f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv(TOKEN_ENV, "x")
-    at = page("responses", "comms").run()
+    at = page("response_library", "comms").run()
     assert not at.exception and "not reachable" in at.warning[0].value
 
 
