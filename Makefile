@@ -35,7 +35,7 @@ install: $(STAMP)
 demo: install-runtime
 	$(BIN)/civicradar run
 
-test: install
+test: lint
 	@# the dashboard's browser test drives a real Chromium (Playwright's own browser downloads are not used)
 	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 		(apt-get update && apt-get install -y --no-install-recommends chromium)
@@ -45,11 +45,9 @@ test: install
 	@# the DuckLake tests start a real PostgreSQL (Debian's server binaries, run as the postgres user under root)
 	test -x /usr/lib/postgresql/15/bin/initdb || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql)
-	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
-# ruff and mypy over the packages ([tool.mypy] in pyproject.toml). Not yet part of `test`: mypy still reports errors
-# (README, Development).
+# ruff and mypy over the packages ([tool.mypy] in pyproject.toml); `make test` (and so CI, .ci/run) runs it first
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
