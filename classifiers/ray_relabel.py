@@ -1,18 +1,22 @@
 """`civicradar relabel --since DATE`: a new model version over history, as a Ray Data job, with the engine stopped.
 
-Storage exports the posts since DATE whose labels are missing or came from other models as Parquet files;
-:func:`read_posts` reads them into a Ray Data dataset (a lake storage kind can point it at its own data files);
-actors label them (each with its own ONNX Runtime sessions); this process writes the labels as they stream back,
-through the label job's own write path, so tags, rollups and embeddings are exactly those of the engine's labelling.
-The process is the only writer; a relabel that stops half-way leaves what it wrote, and run again does the rest.
+On the DuckDB file, storage exports the posts since DATE whose labels are missing or came from other models as
+Parquet files, and :func:`read_posts` reads them into a Ray Data dataset. On the lake, Ray Data's read tasks read
+the lake's own Parquet data files of `posts` (:func:`lake_posts`: the current snapshot's files, inlined rows flushed
+first, rows in delete files dropped) and leave out the posts whose labels are already current. Actors label them
+(each with its own ONNX Runtime sessions); this process writes the labels as they stream back, through the label
+job's own write path, so tags, rollups and embeddings are exactly those of the engine's labelling. The process is
+the only writer; a relabel that stops half-way leaves what it wrote, and run again does the rest.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +25,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from settings import Settings, SettingsError
-from storage.db import Database, naive_utc
-from storage.relabel_export import export_outdated
+from settings import Settings
+from storage.db import Database, StorageError, naive_utc
+from storage.labels import ModelTags
+from storage.lake import S3, LakeError, config_from
+from storage.lake_files import PostsFile, live_posts, outdated, posts_files
+from storage.relabel_export import count_outdated, current_keys, export_outdated
 
 from . import Claim, Labels, Topic
 from .errors import ClassifierError
@@ -37,15 +44,14 @@ LABEL_SCHEMA = pa.schema([
     ("misinfo_score", pa.float64()), ("matched_claim_id", pa.string()), ("matched_claim_score", pa.float64()),
     ("misinfo_reason", pa.string()), ("embedding", pa.list_(pa.float32())),
 ])
-WRITE_BATCH = 512  # posts per labels transaction, as [classify] batch_size
 
 
 def read_posts(paths: Sequence[str], shared: bool = False) -> Any:
     """Posts (platform, post_id, created_at, text) from Parquet files, as a Ray Data dataset.
 
-    `shared`: files every node can read (object storage, a shared mount: a lake's data files, passing those of the
-    current snapshot without rows in delete files), read by Ray Data's read tasks, which need a CPU the label
-    workers leave free. Otherwise the files are on this machine only (storage's export): read here, handed over."""
+    `shared`: files every node can read (a shared mount), read by Ray Data's read tasks, which need a CPU the label
+    workers leave free. Otherwise the files are on this machine only (storage's export): read here, handed over.
+    A lake's data files need their delete files applied: :func:`lake_posts`."""
     import ray.data
 
     if shared:
@@ -103,6 +109,45 @@ class _Returned:
         return self.next
 
 
+@dataclass(frozen=True)
+class Posts:
+    """The posts a relabel has to do: how many, and their Ray Data dataset (built once connected to the cluster)."""
+    total: int
+    dataset: Callable[[], Any]
+
+
+def lake_posts(files: Sequence[PostsFile], since: datetime, current: pa.Table, s3: S3 | None) -> Any:
+    """A Ray Data dataset of the lake's posts since `since` whose keys are not in `current`: one read task a data
+    file, on any node (it reads files, it takes no CPU from the label workers)."""
+    import ray
+    import ray.data
+
+    items = [{"data": f.data, "delete": f.delete or ""} for f in files]
+    read = functools.partial(read_lake_files, since=since, current=ray.put(current), s3=s3)
+    return ray.data.from_items(items).map_batches(read, batch_size=1, batch_format="pyarrow", num_cpus=0)
+
+
+def read_lake_files(batch: pa.Table, since: datetime, current: Any, s3: S3 | None) -> pa.Table:
+    """A Ray Data read task: the outdated posts of some data files (`current`: the object of the current keys)."""
+    import ray
+
+    keys = ray.get(current)
+    files = [PostsFile(d, x or None) for d, x in zip(batch.column("data").to_pylist(),
+                                                     batch.column("delete").to_pylist(), strict=True)]
+    return pa.concat_tables([outdated(live_posts(f, s3), since, keys) for f in files])
+
+
+def outdated_posts(db: Database, since: datetime, tags: ModelTags, folder: Path) -> Posts:
+    """On the lake its own data files (flushed first); on the DuckDB file storage's export into `folder`."""
+    if db.lake is not None:
+        files = posts_files(db)
+        total, current, s3 = count_outdated(db, since, tags), current_keys(db, since, tags), db.lake.s3
+        return Posts(total, lambda: lake_posts(files, since, current, s3))
+    exported = export_outdated(db, since, tags, folder)
+    return Posts(sum(pq.ParquetFile(f).metadata.num_rows for f in exported),
+                 lambda: read_posts([str(f) for f in exported]))
+
+
 def relabel(db: Database, s: Settings, since: datetime, workdir: Path, actors: int,
             progress: bool = True) -> int:
     """Label every post since `since` whose labels are not from the current models; returns how many."""
@@ -116,13 +161,13 @@ def relabel(db: Database, s: Settings, since: datetime, workdir: Path, actors: i
     tags = job.tags(job.store.claims_version())
     folder = workdir / "relabel"
     try:
-        files = export_outdated(db, since, tags, folder)
-        total = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        posts = outdated_posts(db, since, tags, folder)
         returned = _Returned(job.labeller.models)
         job.labeller = returned  # type: ignore[assignment]
         done = 0
-        with tqdm(total=total, unit="post", disable=not progress or not total, file=sys.stderr, desc="relabel") as bar:
-            for batch in labelled(files, s, topics_from(s), claims, models_dir, actors, returned.models):
+        with tqdm(total=posts.total, unit="post", disable=not progress or not posts.total, file=sys.stderr,
+                  desc="relabel") as bar:
+            for batch in labelled(posts, s, topics_from(s), claims, models_dir, actors, returned.models):
                 returned.next = [from_row(r) for r in batch.select(LABEL_SCHEMA.names).to_pylist()]
                 job._label(batch.select(POST_COLUMNS), tags)  # the label job's write path: rows, vectors, rollups
                 done += batch.num_rows
@@ -132,10 +177,10 @@ def relabel(db: Database, s: Settings, since: datetime, workdir: Path, actors: i
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def labelled(files: Sequence[Path], s: Settings, topics: Sequence[Topic], claims: Sequence[Claim],
+def labelled(posts: Posts, s: Settings, topics: Sequence[Topic], claims: Sequence[Claim],
              models_dir: Path | None, actors: int, models: dict[str, str]) -> Iterator[pa.Table]:
-    """The exported posts with their labels, as the Ray Data job yields them (nothing when there are none)."""
-    if not files:
+    """The posts with their labels, as the Ray Data job yields them (nothing when there are none)."""
+    if not posts.total:
         return
     import ray.data
 
@@ -144,11 +189,11 @@ def labelled(files: Sequence[Path], s: Settings, topics: Sequence[Topic], claims
     threads = s.labels.ray_threads
     kwargs = {"topics": tuple(topics), "claims": tuple(claims), "models_dir": models_dir and str(models_dir),
               "threads": threads, "models": models}
-    ds = read_posts([str(f) for f in files]).map_batches(
+    ds = posts.dataset().map_batches(
         RelabelWorker, fn_constructor_kwargs=kwargs, batch_format="pyarrow", batch_size=s.labels.ray_chunk_size,
         compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=threads, max_restarts=3)
     try:
-        yield from ds.iter_batches(batch_size=WRITE_BATCH, batch_format="pyarrow")
+        yield from ds.iter_batches(batch_size=s.classify.batch_size, batch_format="pyarrow")
     except ray.exceptions.RayError as e:
         raise ClassifierError(f"the relabel's Ray Data job failed ({type(e).__name__}: {str(e)[-500:]}); the labels "
                               "written so far are kept: run the same command again for the rest") from e
@@ -170,12 +215,18 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--actors", type=int, help="label workers (default: [labels] ray_actors)")
 
 
+def open_database(s: Settings) -> Database:
+    """The DuckDB file (refused, saying so, while an engine holds it) or the lake. The lake has no such lock: the
+    engine must be stopped by hand (README, Labelling on Ray)."""
+    try:
+        return Database(s.db_path, s.storage.memory_limit, lake=config_from(s))
+    except LakeError as e:
+        raise StorageError(str(e)) from e
+
+
 def command(s: Settings, args: argparse.Namespace) -> int:
-    if s.storage.kind != "duckdb":  # the lake's label store is not ported yet (README, DuckLake storage)
-        raise SettingsError(f"{s.file}: civicradar relabel writes labels, which are not on the lake yet "
-                            f"([storage] kind = {s.storage.kind!r}); it runs on the DuckDB file only for now")
     since = datetime(args.since.year, args.since.month, args.since.day)
-    db = Database(s.db_path, s.storage.memory_limit)  # fails, saying so, while an engine holds the file
+    db = open_database(s)
     try:
         done = relabel(db, s, since, s.db_path.parent, args.actors or s.labels.ray_actors)
     finally:

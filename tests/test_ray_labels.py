@@ -27,7 +27,7 @@ from classifiers.ray_pool import DeferredPool, RayLabeller, connect, start_pool
 from classifiers.ray_relabel import POST_COLUMNS, read_posts
 from classifiers.ray_testing import LocalCluster
 from collectors.base import Batch, Claim
-from helpers import make_post
+from helpers import free_port, make_post
 from storage import rollup
 from storage.db import Database
 from storage.labels import ModelTags
@@ -230,10 +230,10 @@ def test_relabel_since_runs_new_models_over_history_once(cluster, ray_settings, 
     assert jobs.main(["--settings", str(path), "relabel", "--since", since.isoformat()]) == 0  # nothing left
     assert "relabelled 0 posts" in capsys.readouterr().out
     assert not (tmp_path / "relabel").exists()  # the export (posts' texts) is gone
-    lake = tmp_path / "lake.toml"
-    lake.write_text('[storage]\nkind = "ducklake"\n')
+    lake = tmp_path / "lake.toml"  # the lake's relabel: tests/test_relabel_lake.py; an unreachable one says so
+    lake.write_text(f'[storage]\nkind = "ducklake"\n[storage.lake]\ncatalog = "host=127.0.0.1 port={free_port()}"\n')
     assert jobs.main(["--settings", str(lake), "relabel", "--since", since.isoformat()]) == 2
-    assert "not on the lake yet" in capsys.readouterr().err
+    assert "cannot attach the lake" in capsys.readouterr().err
 
 
 def test_shared_files_are_read_by_ray_data_read_tasks(cluster, fresh_db, tmp_path):
