@@ -102,11 +102,13 @@ def lake_db(s: settings_module.Settings) -> Database:
 
 def local_labels(lake: Database, s: settings_module.Settings) -> list[tuple]:  # type: ignore[type-arg]
     """Labels the label job gives the lake's posts on a DuckDB file, with `s`'s models (those since SINCE)."""
+    models = s.classify.models_dir
+    assert models is not None
     db = Database(":memory:")
     try:
         db.write_posts_table(lake.reader().sql("SELECT * FROM posts").to_arrow_table())
         db.write_batch("demo", Batch([], "c", claims=[Claim("R1", "Salt water cures the virus")]))
-        LabelJob(db, s, lambda: NOW, Labeller(topics_from(s), models_dir=s.path(s.classify.models_dir))).run()
+        LabelJob(db, s, lambda: NOW, Labeller(topics_from(s), models_dir=s.path(models))).run()
         return [row for row in labels(db) if row[2] >= SINCE]
     finally:
         db.close()
