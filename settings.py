@@ -80,6 +80,8 @@ class LakeSettings(StrictModel):
     maintain_every_hours: float = Field(6.0, gt=0)
     keep_snapshots_hours: float = Field(24.0, ge=0)
     delete_files_after_hours: float = Field(24.0, ge=0)
+    replica_threads: int = Field(1, ge=0)  # a replica's DuckDB threads; 0: one per core
+    replica_cache_entries: int = Field(256, ge=0)  # results a replica keeps for its newest snapshot; 0: none
 
 
 class StorageSettings(StrictModel):

@@ -4,8 +4,12 @@ lake; and each replica's lag (the age of the newest snapshot it reads). Goal (is
 One run, one lake: a PostgreSQL catalog started here (Debian's binaries, as tests/lake_helpers.py), Parquet in a
 folder, --initial posts seeded, then the engine (this process: the lake's one writer and its storage service)
 writes --rate posts a second in one-second batches throughout. Phase 1: the readers ask the engine. Phase 2: the
-same readers, half on each of two `civicradar serve` replicas (their own processes), the engine only writing.
-Readers are 16 threads in a process of their own, asking the soak's rollup queries (24-hour windows) in turn.
+same readers, half on each of two `civicradar serve` replicas (their own processes, one DuckDB thread each: the
+default replica_threads = 1), the engine only writing, the replicas' result cache off: the per-read cost. Phase 3:
+as phase 2 on two fresh replicas with the result cache on (storage/replica_cache.py: exact per snapshot; the engine
+commits once a second, so each replica misses once a second per query); the hit rate is printed beside its p95, so
+that a cache-hit figure is never read as the per-read cost. Readers are 16 threads in a process of their own,
+asking the soak's rollup queries (24-hour windows, the same parameters: wall screens' tiles) in turn.
 
     nice -n 10 .venv/bin/python bench/scale_reads.py [--seconds 60] [--rate 2000] [--initial 1000000]
     (needs the lake extra and PostgreSQL; fixed seed; prints one line)
@@ -25,6 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -99,13 +104,14 @@ def sample_lag(urls: list[str], stop: threading.Event) -> dict[str, list[float]]
     return lags
 
 
-def start_replicas(root: Path, catalog: str, count: int) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+def start_replicas(root: Path, catalog: str, count: int,
+                   cache_entries: int) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
     from helpers import free_port
 
-    settings = root / "replica" / "settings.toml"  # its data folder (audit file) beside it
+    settings = root / f"replica-cache-{cache_entries}" / "settings.toml"  # its data folder (audit file) beside it
     settings.parent.mkdir()
     settings.write_text(f'[storage]\nkind = "ducklake"\n[storage.lake]\ncatalog = "{catalog}"\n'
-                        f'data_path = "{root}/lake/"\n'
+                        f'data_path = "{root}/lake/"\nreplica_cache_entries = {cache_entries}\n'
                         f'[server]\ntoken = {{ env = "{TOKEN_ENV}" }}\n'
                         "[classify]\nenabled = false\n[alerts]\nenabled = false\n")  # the lake's settings check
     ports = [free_port() for _ in range(count)]
@@ -128,7 +134,24 @@ def wait_until_serving(url: str, timeout: float = 180) -> None:
             return
         except Exception:
             time.sleep(0.5)
-    raise SystemExit(f"the replica at {url} did not start in {timeout:.0f} s (its log: replica/replica-*.log)")
+    raise SystemExit(f"the replica at {url} did not start in {timeout:.0f} s (its log: replica-cache-*/replica-*.log)")
+
+
+def stop_replicas(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def cache_counts(urls: list[str]) -> tuple[int, int]:
+    """The replicas' result-cache reads and hits so far (GET /v1/storage), summed."""
+    reads = hits = 0
+    for url in urls:
+        client = StorageClient(url, TOKEN, timeout=30, client="bench")
+        state = client.storage_state()
+        reads, hits = reads + int(state.get("cache_reads", 0)), hits + int(state.get("cache_hits", 0))
+        client.close()
+    return reads, hits
 
 
 def seed(db: Database, initial: int) -> datetime:
@@ -143,6 +166,42 @@ def p95(values: list[float]) -> float:
     return float(np.percentile(values, 95)) * 1000 if values else float("nan")
 
 
+def replica_phase(pool: ProcessPoolExecutor, root: Path, catalog: str, cache_entries: int, seconds: float,
+                  until: datetime) -> dict[str, Any]:
+    """Two replicas with `cache_entries` (0: no result cache) serving the readers for `seconds`, their lag sampled;
+    then stopped. Latencies, errors, lags, and the replicas' cache reads and hits."""
+    procs, urls = start_replicas(root, catalog, 2, cache_entries)
+    try:
+        before, stop = cache_counts(urls), threading.Event()
+        lags: dict[str, list[float]] = {u: [] for u in urls}
+        lag_thread = threading.Thread(target=lambda: lags.update(sample_lag(urls, stop)), daemon=True)
+        lag_thread.start()
+        latencies, errors = pool.submit(read_for, urls, seconds, until).result()
+        stop.set()
+        lag_thread.join(timeout=30)
+        after = cache_counts(urls)
+    finally:
+        stop_replicas(procs)
+    return {"latencies": latencies, "errors": errors, "lags": lags,
+            "cache_reads": after[0] - before[0], "cache_hits": after[1] - before[1]}
+
+
+def summary(args: argparse.Namespace, engine: tuple[list[float], int], plain: dict[str, Any],
+            cached: dict[str, Any], commits: list[list[float]]) -> str:
+    lag_text = ", ".join(f"replica {i + 1} lag p95 {np.percentile(v, 95):.2f} s max {max(v):.2f} s"
+                         for i, v in enumerate(plain["lags"].values()) if v)
+    hit_rate = cached["cache_hits"] / max(cached["cache_reads"], 1)
+    on_engine, on_replicas = engine[0], plain["latencies"]
+    return (f"scale_reads {args.seconds:.0f} s a phase, {READERS} readers, engine writing {args.rate:,} posts/s on "
+            f"{args.initial:,}: read p95 on 2 replicas {p95(on_replicas):.0f} ms without the result cache "
+            f"({len(on_replicas):,} reads, {plain['errors']} errors), {p95(cached['latencies']):.0f} ms with it "
+            f"({len(cached['latencies']):,} reads, {cached['errors']} errors, hit rate {hit_rate:.0%}) vs on the "
+            f"engine alone {p95(on_engine):.0f} ms ({len(on_engine):,} reads, {engine[1]} errors), ratio without "
+            f"the cache {p95(on_replicas) / p95(on_engine):.2f}; {lag_text} (without the cache); engine commit p95 "
+            f"{p95(commits[0]):.0f} ms serving reads, {p95(commits[1]):.0f} / {p95(commits[2]):.0f} ms with "
+            "replicas without / with the cache")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60, help="length of each phase")
@@ -155,7 +214,6 @@ def main() -> None:
     print(f"working in {root}", file=sys.stderr)
     os.chmod(root, 0o755)
     pg = start_postgres(root)
-    procs: list[subprocess.Popen[bytes]] = []
     try:
         catalog = pg.create_database("bench")
         db = Database(root / "lake.name", "1GB", lake=LakeConfig(catalog, f"{root}/lake/", 10))
@@ -163,36 +221,23 @@ def main() -> None:
         service = Service(create_app(db, TOKEN, lambda: (until, False)), "127.0.0.1", 0)
         service.start()
         engine_url = f"http://127.0.0.1:{service.server.servers[0].sockets[0].getsockname()[1]}"
-        procs, urls = start_replicas(root, catalog, 2)
         writer = Writer(db, args.rate, args.initial, until)
         writer.start()
         with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-            on_engine, engine_errors = pool.submit(read_for, [engine_url], args.seconds, until).result()
-            engine_commits, stop = len(writer.commits), threading.Event()
-            lags: dict[str, list[float]] = {u: [] for u in urls}
-            lag_thread = threading.Thread(target=lambda: lags.update(sample_lag(urls, stop)), daemon=True)
-            lag_thread.start()
-            on_replicas, replica_errors = pool.submit(read_for, urls, args.seconds, until).result()
-            stop.set()
-            lag_thread.join(timeout=30)
+            engine = pool.submit(read_for, [engine_url], args.seconds, until).result()
+            marks = [len(writer.commits)]
+            plain = replica_phase(pool, root, catalog, 0, args.seconds, until)
+            marks.append(len(writer.commits))
+            cached = replica_phase(pool, root, catalog, 256, args.seconds, until)
         writer.stop.set()
         writer.join()
         service.stop()
         db.close()
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=30)
         stop_postgres(pg, root)
     shutil.rmtree(root, ignore_errors=True)  # kept after a failure, for the replicas' logs
-    commits_a, commits_b = writer.commits[:engine_commits], writer.commits[engine_commits:]
-    lag_text = ", ".join(f"replica {i + 1} lag p95 {np.percentile(v, 95):.2f} s max {max(v):.2f} s"
-                         for i, v in enumerate(lags.values()) if v)
-    print(f"scale_reads {args.seconds:.0f} s a phase, {READERS} readers, engine writing {args.rate:,} posts/s on "
-          f"{args.initial:,}: read p95 on 2 replicas {p95(on_replicas):.0f} ms ({len(on_replicas):,} reads, "
-          f"{replica_errors} errors) vs on the engine alone {p95(on_engine):.0f} ms ({len(on_engine):,} reads, "
-          f"{engine_errors} errors), ratio {p95(on_replicas) / p95(on_engine):.2f}; {lag_text}; "
-          f"engine commit p95 {p95(commits_a):.0f} ms serving reads, {p95(commits_b):.0f} ms with replicas")
+    c = writer.commits
+    print(summary(args, engine, plain, cached, [c[:marks[0]], c[marks[0]:marks[1]], c[marks[1]:]]))
 
 
 if __name__ == "__main__":

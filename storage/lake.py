@@ -85,9 +85,12 @@ def _s3_secret(con: duckdb.DuckDBPyConnection, s3: S3) -> None:
     con.execute(f"CREATE OR REPLACE SECRET civicradar_s3 (TYPE s3, {body}, USE_SSL {str(s3.use_ssl).lower()})")
 
 
-def connect(config: LakeConfig, memory_limit: str = "2GB", read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the lake attached as `lake` and in use: the engine's connection, or a replica's."""
-    con = duckdb.connect(":memory:", config={**NO_AUTO, "memory_limit": memory_limit})
+def connect(config: LakeConfig, memory_limit: str = "2GB", read_only: bool = False,
+            threads: int = 0) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake attached as `lake` and in use: the engine's connection, or a replica's.
+    `threads`: DuckDB's worker threads (0: its default, one per core)."""
+    con = duckdb.connect(":memory:", config={**NO_AUTO, "memory_limit": memory_limit,
+                                             **({"threads": str(threads)} if threads else {})})
     con.execute("SET TimeZone = 'UTC'")
     try:
         attach(con, config, read_only)
@@ -111,9 +114,9 @@ def attach(con: duckdb.DuckDBPyConnection, config: LakeConfig, read_only: bool =
     con.execute(f"ATTACH {_literal('ducklake:postgres:' + config.catalog)} AS {alias} ({', '.join(options)})")
 
 
-def attach_read_only(config: LakeConfig, memory_limit: str = "1GB") -> duckdb.DuckDBPyConnection:
+def attach_read_only(config: LakeConfig, memory_limit: str = "1GB", threads: int = 0) -> duckdb.DuckDBPyConnection:
     """A replica's connection: the lake attached READ_ONLY and in use."""
-    return connect(config, memory_limit, read_only=True)
+    return connect(config, memory_limit, read_only=True, threads=threads)
 
 
 def newest_snapshot(con: duckdb.DuckDBPyConnection, alias: str = ALIAS) -> Snapshot:

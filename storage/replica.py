@@ -20,17 +20,20 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import duckdb
+import pyarrow as pa
 
 from core.errors import CivicRadarError
 from settings import redact
 from storage.db import Database, StorageError, utcnow
 from storage.lake import ALIAS, LakeConfig, LakeError, Snapshot, attach_read_only
+from storage.queries import run_query
+from storage.replica_cache import ResultCache, cached_read
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,9 +58,13 @@ class Replica(Database):
 
     read_only = True
 
-    def __init__(self, config: LakeConfig, audit_file: Path, memory_limit: str = "1GB") -> None:
+    def __init__(self, config: LakeConfig, audit_file: Path, memory_limit: str = "1GB", threads: int = 1,
+                 cache_entries: int = 256) -> None:
+        """`threads`: DuckDB's (1: each read on the thread that asks; 0: one per core). `cache_entries`: named
+        queries' results kept for the newest snapshot (storage.replica_cache; 0: none)."""
         self.path, self.lake, self.applied, self._config = Path(config.data_path), config, [], config
-        self.audit_file, self._memory_limit = audit_file, memory_limit
+        self.audit_file, self._memory_limit, self._threads = audit_file, memory_limit, threads
+        self.cache = ResultCache(cache_entries) if cache_entries else None
         self._lock = threading.RLock()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -67,7 +74,7 @@ class Replica(Database):
 
     def _attach(self) -> duckdb.DuckDBPyConnection:
         try:
-            return attach_read_only(self._config, self._memory_limit)
+            return attach_read_only(self._config, self._memory_limit, self._threads)
         except LakeError as e:
             raise StorageError(str(e)) from e
 
@@ -91,6 +98,18 @@ class Replica(Database):
     def reader(self) -> duckdb.DuckDBPyConnection:
         """This thread's cursor, whose `execute` runs once more on a fresh attach after a catalog error."""
         return cast(duckdb.DuckDBPyConnection, _Retrying(self))
+
+    def read_named(self, name: str, params: Mapping[str, Any]) -> pa.Table:
+        """A named query's result at the newest snapshot, from the cache when this snapshot's is kept; once more on
+        a fresh attach after a catalog or connection error."""
+        if self.cache is None:
+            return run_query(self.reader(), name, params)
+        try:
+            return cached_read(self.cursor(), self.cache, name, params)
+        except RETRIED as e:
+            log.warning("replica read failed (%s); attaching the lake again", str(e).splitlines()[0])
+            self.reattach()
+            return cached_read(self.cursor(), self.cache, name, params)
 
     def lock_down(self) -> None:
         self._locked = True
@@ -154,8 +173,17 @@ def storage_state(db: Database) -> dict[str, Any]:
         return {"role": role, "kind": "duckdb", "snapshot_id": None, "snapshot_at": None, "lag_seconds": None}
     snap = newest(db.reader())
     lag = max((utcnow() - snap.at).total_seconds(), 0.0)
+    cache = getattr(db, "cache", None)
     return {"role": role, "kind": "ducklake", "snapshot_id": snap.snapshot_id, "snapshot_at": snap.at.isoformat(),
-            "lag_seconds": round(lag, 3)}
+            "lag_seconds": round(lag, 3),
+            **({"cache_reads": cache.stats.reads, "cache_hits": cache.stats.hits} if cache is not None else {})}
+
+
+def read_named(db: Database, name: str, params: Mapping[str, Any]) -> pa.Table:
+    """What the service's named-query route runs: a replica's read (its result cache), or the engine's own."""
+    if isinstance(db, Replica):
+        return db.read_named(name, params)
+    return run_query(db.reader(), name, params)
 
 
 def describe(state: dict[str, Any]) -> str:

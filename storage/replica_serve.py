@@ -41,7 +41,8 @@ def open_replica(s: Settings) -> Replica:
                            "one process, the engine: use civicradar engine)")
     audit = s.db_path.parent / AUDIT_FILE
     audit.parent.mkdir(parents=True, exist_ok=True)
-    return Replica(config, audit, s.storage.memory_limit)
+    lake = s.storage.lake
+    return Replica(config, audit, s.storage.memory_limit, lake.replica_threads, lake.replica_cache_entries)
 
 
 def serve(s: Settings, token: str, info: dict[str, Any], directory: Directory, args: argparse.Namespace) -> int:

@@ -44,7 +44,7 @@ from storage import replica, sandbox
 from storage.actions import ACTIONS
 from storage.callers import ACTOR_HEADER, CLIENT_HEADER, SQL_ROLES, Caller, Directory, client_name, refusal
 from storage.db import Database
-from storage.queries import QUERIES, QueryError, run_query
+from storage.queries import QUERIES, QueryError
 from storage.snapshot import write_snapshot
 
 # execute(...).to_arrow_table() warns that it copies the rows once more than con.sql(...); measured under the soak
@@ -128,7 +128,7 @@ def create_app(db: Database, token: str, clock: Callable[[], tuple[datetime, boo
         params = QUERIES[name].bind(name, await _body(request))
         if refused := await gate.query(request, name, params):
             return refused
-        table = await reads.run(lambda: run_query(db.reader(), name, params))
+        table = await reads.run(lambda: replica.read_named(db, name, params))  # a replica: its result cache
         return table_response(request, table)
 
     async def sql(request: Request) -> Response:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from lake_helpers import Postgres, postgres  # noqa: F401 (fixture)
 
@@ -22,9 +23,10 @@ from storage import replica as replicas
 from storage import sandbox
 from storage.callers import OPERATOR_CLIENT
 from storage.client import TOKEN_ENV, URL_ENV, ServiceError, SplitClient, StorageClient
-from storage.db import Database
+from storage.db import Database, utcnow
 from storage.lake import LakeConfig, newest_snapshot
 from storage.replica import Replica, ReplicaReadOnly
+from storage.replica_cache import ResultCache, key_of
 from storage.service import Service, create_app
 
 ROWS, ACTOR = 8000, "cli:test"
@@ -221,7 +223,7 @@ def test_the_sources_page_shows_where_reads_come_from_and_the_lag(lake: tuple[La
 
     config, engine = lake
     replica = Replica(config, tmp_path / "audit.jsonl")
-    service = Service(create_app(replica, "page-token", lambda: (None, False)), "127.0.0.1", 0)  # type: ignore[arg-type]
+    service = Service(create_app(replica, "page-token", lambda: (utcnow(), False)), "127.0.0.1", 0)
     service.start()
     try:
         monkeypatch.setenv(URL_ENV, f"http://127.0.0.1:{service.server.servers[0].sockets[0].getsockname()[1]}")
@@ -235,3 +237,40 @@ def test_the_sources_page_shows_where_reads_come_from_and_the_lag(lake: tuple[La
     finally:
         service.stop()
         replica.close()
+
+
+def test_a_replicas_result_cache_answers_only_for_the_newest_snapshot(lake: tuple[LakeConfig, Database],
+                                                                      tmp_path: Path) -> None:
+    """A repeated read at one snapshot is a hit; the next read after a commit misses and sees it (never stale);
+    other parameters are another entry; a broken attach is attached again on the cached path too."""
+    config, engine = lake
+    replica = Replica(config, tmp_path / "audit.jsonl", threads=1, cache_entries=4)
+    replica.lock_down()
+    keys = lambda: replica.read_named("post_keys", {"source": "cached"}).num_rows  # noqa: E731
+    try:
+        engine.write_batch("cached", Batch([make_post(i, platform="cache") for i in range(5)], "c1"))
+        assert (keys(), keys()) == (5, 5)
+        assert replica.cache is not None and (replica.cache.stats.reads, replica.cache.stats.hits) == (2, 1)
+        engine.write_batch("cached", Batch([make_post(i, platform="cache") for i in range(5, 12)], "c2"))
+        assert keys() == 12 and replica.cache.stats.hits == 1  # the commit's snapshot: a miss, read afresh
+        assert replica.read_named("post_keys", {"source": "other"}).num_rows == 0
+        assert (keys(), replica.cache.stats.hits) == (12, 2)
+        assert replica.reader().execute("SELECT current_setting('threads')").fetchone() == (1,)
+        replica._con.close()  # a broken attach: the cached read attaches again and reads the same snapshot
+        assert (keys(), replica.cache.stats.hits) == (12, 3)
+        state = replicas.storage_state(replica)
+        assert (state["cache_reads"], state["cache_hits"]) == (replica.cache.stats.reads, 3)
+    finally:
+        replica.close()
+
+
+def test_the_result_cache_keeps_only_the_newest_snapshots_results_and_at_most_its_entries() -> None:
+    cache, one = ResultCache(2), pa.table({"n": [1]})
+    cache.put(5, key_of("q", {"a": 1}), one)
+    cache.put(4, key_of("q", {"a": 2}), one)  # a read that began before snapshot 5: never asked for again
+    assert cache.get(4, key_of("q", {"a": 2})) is None and cache.get(5, key_of("q", {"a": 1})) is one
+    cache.put(6, key_of("q", {"a": 1}), one)
+    assert cache.get(5, key_of("q", {"a": 1})) is None  # an older snapshot's result is gone
+    for a in (2, 3, 4):
+        cache.put(6, key_of("q", {"a": a}), one)
+    assert [cache.get(6, key_of("q", {"a": a})) is one for a in (1, 2, 3, 4)] == [False, False, True, True]
