@@ -84,7 +84,13 @@ class ClaimIndex:
         return (query @ self.weights).tocoo()
 
     def candidates(self, queries: Sequence[str], embeddings: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k claim indices per query and their first-stage scores, best first.
+        """Top-k claim indices per query and their first-stage scores, best first (see ``first_stage``)."""
+        top, scores, _ = self.first_stage(queries, embeddings, k)
+        return top, scores
+
+    def first_stage(self, queries: Sequence[str], embeddings: np.ndarray, k: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top-k claim indices per query and their first-stage scores, best first, and each query's best cosine.
 
         The first-stage score is z(cosine) + BM25_WEIGHT * z(BM25), z-scored per query over the claims table.
         The per-query means only shift a row, so ranking needs just the two scales; the means are added back
@@ -96,13 +102,15 @@ class ClaimIndex:
         bm_mean = np.bincount(bm.row, bm.data, n) / total
         bm_std = np.sqrt(np.maximum(np.bincount(bm.row, bm.data**2, n) / total - bm_mean**2, 0)) + 1e-6
         rank = embeddings @ self.embeddings.T
+        best = rank.max(axis=1)
         rank *= (1.0 / cos_std)[:, None]
         rank[bm.row, bm.col] += BM25_WEIGHT * bm.data / bm_std[bm.row]  # a product's entries are unique
         k = min(k, total)
         top = np.argpartition(-rank, k - 1, axis=1)[:, :k]
         scores = np.take_along_axis(rank, top, 1) - (cos_mean / cos_std + BM25_WEIGHT * bm_mean / bm_std)[:, None]
         order = np.argsort(-scores, axis=1)
-        return np.take_along_axis(top, order, 1), np.take_along_axis(scores, order, 1).astype(np.float32)
+        return (np.take_along_axis(top, order, 1), np.take_along_axis(scores, order, 1).astype(np.float32),
+                best.astype(np.float32))
 
     def _cosine_std(self, embeddings: np.ndarray) -> np.ndarray:
         if self.covariance is None:
@@ -136,6 +144,32 @@ def rerank(reranker: OnnxModel, queries: Sequence[str], claim_texts: Sequence[Se
 
 
 @dataclass(frozen=True)
+class LearnedGate:
+    """Which posts the labelling path re-ranks: a logistic regression fitted in training/fit_claims_gate.py
+    (CheckThat! train queries against ordinary tweets). Log-odds = weights . [first-stage top-1 score, its margin
+    to the 2nd, best cosine, then the post's embedding when ``embedding``] + intercept; passes at >= threshold."""
+
+    weights: np.ndarray
+    intercept: float
+    threshold: float
+    embedding: bool
+
+    @classmethod
+    def from_config(cls, config: dict | None) -> LearnedGate | None:
+        if not config:
+            return None
+        return cls(np.asarray(config["weights"], np.float32), float(config["intercept"]), float(config["threshold"]),
+                   config["features"] == "scores+embedding")
+
+    def passes(self, first: np.ndarray, best: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
+        margin = first[:, 0] - first[:, 1] if first.shape[1] > 1 else np.zeros(len(first), np.float32)
+        x = np.stack([first[:, 0], margin, best], axis=1)
+        if self.embedding:
+            x = np.hstack([x, embeddings])
+        return x @ self.weights + self.intercept >= self.threshold
+
+
+@dataclass(frozen=True)
 class Reranking:
     """The re-ranker's settings from its config.json (fitted in training/train_reranker.py)."""
 
@@ -145,13 +179,15 @@ class Reranking:
     gate: float  # the fitted floor: 2nd percentile of the gold claim's cosine on train queries
     label_k: int = LABEL_K  # candidates re-ranked per post by the labelling path
     label_gate: float = LABEL_GATE  # the labelling path re-ranks only posts with some claim at cosine >= this
+    learned: LearnedGate | None = None  # and, when the config has one, that this gate passes
 
     @classmethod
     def from_config(cls, config: dict) -> Reranking:
         f, p = config["fusion"], config["platt"]
         gate = config["gate_cosine"]
         return cls((f["ce"], f["first"]), (p["slope"], p["intercept"]), config["rerank_k"], gate,
-                   int(config.get("label_k", LABEL_K)), max(gate, float(config.get("label_gate", LABEL_GATE))))
+                   int(config.get("label_k", LABEL_K)), max(gate, float(config.get("label_gate", LABEL_GATE))),
+                   LearnedGate.from_config(config.get("label_gate_model")))
 
 
 def match(
@@ -161,20 +197,24 @@ def match(
     """Re-ranked candidates per query, best first, with match probabilities.
 
     Gated (the labelling path, ``k`` defaults to ``settings.label_k``): only posts with some claim at cosine >=
-    ``settings.label_gate`` are re-ranked; the others get [] (nothing plausible). Ungated (match-claims): every
-    query.
+    ``settings.label_gate`` (and passing ``settings.learned`` when there is one) are re-ranked; the others get []
+    (nothing plausible). Ungated (match-claims): every query.
     """
     k = settings.label_k if k is None else k
     out: list[list[Match]] = [[] for _ in queries]
     if not len(index) or not len(queries):
         return out
+    cands, first, best = index.first_stage(queries, embeddings, max(k, 2))
     rows = np.arange(len(queries))
     if gated:
-        rows = np.flatnonzero(gate_passes(index, settings, embeddings))
+        passed = best >= settings.label_gate
+        if settings.learned is not None:
+            passed &= settings.learned.passes(first, best, embeddings)
+        rows = np.flatnonzero(passed)
     if not len(rows):
         return out
     picked = [queries[int(r)] for r in rows]
-    cands, first = index.candidates(picked, embeddings[rows], k)
+    cands, first = cands[rows, :k], first[rows, :k]
     ce = rerank(reranker, picked, [[index.texts[c] for c in row] for row in cands])
     for j, r in enumerate(rows):
         out[r] = fuse(settings, cands[j], first[j], ce[j])
@@ -186,11 +226,6 @@ def fuse(settings: Reranking, cands: np.ndarray, first: np.ndarray, ce: np.ndarr
     ranking = ce + settings.fusion[1] / settings.fusion[0] * first
     prob = 1.0 / (1.0 + np.exp(-(settings.platt[0] * ce + settings.platt[1])))
     return [Match(int(cands[o]), round(float(prob[o]), 4)) for o in np.argsort(-ranking)]
-
-
-def gate_passes(index: ClaimIndex, settings: Reranking, embeddings: np.ndarray) -> np.ndarray:
-    """Rows the labelling path re-ranks: some claim at cosine >= the labelling gate."""
-    return (embeddings @ index.embeddings.T).max(axis=1) >= settings.label_gate
 
 
 def join_fields(values: Sequence[str | None]) -> str:

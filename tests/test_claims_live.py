@@ -7,12 +7,13 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from classifiers import Claim, Labeller
 from classifiers import evaluate as ev
-from classifiers.claims import LABEL_GATE, LABEL_K, Reranking
+from classifiers.claims import LABEL_GATE, LABEL_K, LearnedGate, Reranking
 
 CLAIMS = (Claim("c1", "5G towers spread the virus", "false"), Claim("c2", "The bridge on 5th street will close"),
           Claim("c3", "Tap water is unsafe to drink this week"), Claim("c4", "Polling places move on Tuesday"))
@@ -21,7 +22,7 @@ TEXTS = ["5G masts are making people sick", "They are closing the 5th street bri
 GOLD = pd.Series(["c1", "c2", "c3", "c4", "c1", "c2"])
 
 
-def models_with(tiny_models_dir: Path, tmp_path: Path, **live: float) -> Path:
+def models_with(tiny_models_dir: Path, tmp_path: Path, **live: object) -> Path:
     root = tmp_path / "models"
     shutil.copytree(tiny_models_dir, root)
     path = root / "reranker" / "config.json"
@@ -29,11 +30,20 @@ def models_with(tiny_models_dir: Path, tmp_path: Path, **live: float) -> Path:
     return root
 
 
-@pytest.mark.parametrize(("label_k", "label_gate"), [(1, -1.0), (3, -1.0), (4, 0.999)])
+def cosine_only(threshold: float) -> dict:
+    """A learned gate that weighs the best cosine alone: it must pass exactly what a cosine gate does."""
+    return {"features": "scores", "weights": [0.0, 0.0, 1.0], "intercept": 0.0, "threshold": threshold}
+
+
+@pytest.mark.parametrize(("label_k", "label_gate", "learned"),
+                         [(1, -1.0, None), (3, -1.0, None), (4, 0.999, None), (3, -1.0, cosine_only(0.999)),
+                          (2, -1.0, cosine_only(-1.0))])
 def test_evaluate_reports_what_the_labeller_stores(tiny_models_dir: Path, tmp_path: Path, label_k: int,
-                                                    label_gate: float) -> None:
+                                                    label_gate: float, learned: dict | None) -> None:
     labeller = Labeller(claims=CLAIMS, models_dir=models_with(tiny_models_dir, tmp_path, label_k=label_k,
-                                                             label_gate=label_gate))
+                                                             label_gate=label_gate, label_gate_model=learned))
+    if learned is not None:
+        label_gate = max(label_gate, learned["threshold"])
     report = ev.claims(labeller, TEXTS, GOLD)
     labels = labeller.label(TEXTS)
     stored = [lab.matched_claim_id for lab in labels]
@@ -59,3 +69,27 @@ def test_labelling_settings_come_from_the_config_and_keep_the_fitted_floor() -> 
     fitted = Reranking.from_config(base | {"label_k": 5, "label_gate": 0.42})
     assert (fitted.label_k, fitted.label_gate) == (5, 0.42)
     assert Reranking.from_config(base | {"label_gate": 0.1}).label_gate == 0.34
+
+
+def test_learned_gate_weighs_the_first_stage_and_the_embedding() -> None:
+    gate = LearnedGate.from_config({"features": "scores+embedding", "weights": [1.0, 2.0, 0.0, 0.0, -1.0],
+                                    "intercept": -1.0, "threshold": 0.5})
+    assert gate is not None and LearnedGate.from_config(None) is None
+    first = np.array([[2.0, 1.5], [1.0, 0.0], [3.0, 3.0]], np.float32)
+    emb = np.array([[0.0, 0.0], [0.0, 1.0], [0.0, -2.0]], np.float32)
+    # log-odds [top 1, margin, best cosine, embedding] . weights - 1: 2 + 1 - 1 = 2; 1 + 2 - 1 - 1 = 1; 3 + 2 - 1 = 4
+    assert gate.passes(first, np.zeros(3), emb).tolist() == [True, True, True]
+    assert gate.passes(first - 2.0, np.zeros(3), emb).tolist() == [False, False, True]
+    single = LearnedGate.from_config({"features": "scores", "weights": [1.0, 5.0, 0.0], "intercept": 0.0,
+                                      "threshold": 0.5})
+    assert single is not None and single.passes(np.array([[0.6], [0.4]]), np.zeros(2), emb[:2]).tolist() == [True,
+                                                                                                            False]
+
+
+def test_shipped_learned_gate_fits_the_shipped_encoder() -> None:
+    models = Path(__file__).resolve().parents[1] / "classifiers" / "models"
+    config = json.loads((models / "reranker" / "config.json").read_text())
+    settings = Reranking.from_config(config)
+    dim = json.loads((models / "encoder" / "config.json").read_text())["dim"]
+    assert settings.learned is not None and settings.learned.embedding
+    assert len(settings.learned.weights) == 3 + dim and settings.label_gate == config["gate_cosine"]

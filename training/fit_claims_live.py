@@ -14,6 +14,8 @@ re-ranked at all. val / val_devtest are not read.
   the re-ranker's config.json as ``label_k`` / ``label_gate``.
 
     python training/features.py && python training/fit_claims_live.py      # ~5 min on 2 idle cores
+
+Since 2026.12.2 the shipped path adds a learned gate on top: run training/fit_claims_gate.py --write after this.
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ def main() -> None:
     path = MODELS / "reranker" / "config.json"
     config = json.loads(path.read_text())
     config |= {"version": VERSION, "label_k": k, "label_gate": gate}
+    config.pop("label_gate_model", None)  # the cosine-gated path alone; training/fit_claims_gate.py runs after this
     path.write_text(json.dumps(config, indent=2) + "\n")
 
 
