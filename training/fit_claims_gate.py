@@ -4,19 +4,25 @@ The cosine gate of training/fit_claims_live.py passes ~23 % of ordinary tweets w
 cross-encoder budget affords k = 1. Here a logistic regression decides which posts are re-ranked, from what the
 labelling path computes anyway: the first-stage top-1 score (z-cosine + 0.5 z-BM25), its margin to the 2nd, the
 best cosine, and optionally the shared encoder's embedding. Positives: CheckThat! 2A train queries (tweets that
-prompted a fact-check); negatives: ordinary posts = features.py's seeded TweetEval train samples (10,500 tweets,
-the same posts fit_claims_live.py prices the budget on). val / val_devtest are not read.
+prompted a fact-check). Negatives, "ordinary posts": features.py's seeded TweetEval train samples (10,500 tweets of
+residents' everyday talk, the posts fit_claims_live.py prices the budget on) and CONSTRAINT's "real" train tweets
+(3,360 health-news posts: news-like text that is not a rumour; without them the gate learns "tweet style" and
+passes half of them). val / val_devtest are not read.
 
 - Folds: five seeded folds of the train queries (by query) and of the ordinary posts; each fold's gate is fitted
   on the other four, so every query and post gets an out-of-fold gate score.
 - Quality: MAP@5 of the live list on the 150 train queries held out from the cross-encoder's training
-  (train_reranker.py) with their out-of-fold gate scores; cost: cross-encoder passes per 1,000 ordinary posts =
-  1,000 x out-of-fold pass rate x k.
-- Rule (as fit_claims_live.py): the best MAP@5 among (features, C, threshold, k) costing no more than the 2026.11
-  path (231 passes per 1,000 ordinary posts), ties to the cheaper; applied on four folds of the held-out queries
-  and scored on the fifth for its CV figure, then on all for the shipped choice, refitted on all rows.
+  (train_reranker.py) with their out-of-fold gate scores.
+- Cost: cross-encoder passes per 1,000 posts = 1,000 x pass rate x k, out of fold on the tweets and on the news
+  posts, and on bench/classify.py's first 2,000 posts with its 1,000-claim table (the gate refitted on all rows).
+- Rule: the best MAP@5 among (features, C, threshold, k) costing no more than the 2026.12.1 path (k 1, cosine
+  0.46) on each of the three, ties to the cheaper; the fitted cosine floor (``gate_cosine``) stays. Applied on
+  four folds of the held-out queries and scored on the fifth for its CV figure, then on all for the shipped
+  choice, refitted on all rows and written (``--write``) to the re-ranker's config.json as ``label_gate_model``
+  with ``label_k``.
 
-    python training/features.py && python training/fit_claims_gate.py [--write]   # ~10 min on 2 idle cores
+    python training/features.py && python training/fit_claims_live.py && python training/fit_claims_gate.py --write
+    # this script ~10 min on 2 busy cores (first run: encodes the 14k claims; cached under $CIVICRADAR_SCRATCH)
 """
 
 from __future__ import annotations
