@@ -33,7 +33,7 @@ from settings import redact
 from storage.db import Database, StorageError, utcnow
 from storage.lake import ALIAS, LakeConfig, LakeError, Snapshot, attach_read_only
 from storage.queries import run_query
-from storage.replica_cache import CURRENT, ResultCache, cached_read
+from storage.replica_cache import CURRENT, NewestId, ResultCache, cached_read, key_of
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,6 +66,7 @@ class Replica(Database):
         self.path, self.lake, self.applied, self._config = Path(config.data_path), config, [], config
         self.audit_file, self._memory_limit, self._threads = audit_file, memory_limit, threads
         self.cache = ResultCache(cache_entries) if cache_entries else None
+        self._newest = NewestId(config.catalog) if cache_entries else None
         self._lock = threading.RLock()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -103,8 +104,11 @@ class Replica(Database):
     def read_named(self, name: str, params: Mapping[str, Any]) -> pa.Table:
         """A named query's result at the newest snapshot, from the cache when this snapshot's is kept; once more on
         a fresh attach after a catalog or connection error."""
-        if self.cache is None:
+        if self.cache is None or self._newest is None:
             return run_query(self.reader(), name, params)
+        newest_id = self._newest.get()  # a hit needs only the catalog's newest id (storage.replica_cache)
+        if newest_id is not None and (hit := self.cache.get(newest_id, key_of(name, params), False)) is not None:
+            return hit
         try:
             return cached_read(self.cursor(), self.cache, name, params)
         except RETRIED as e:
@@ -117,6 +121,8 @@ class Replica(Database):
         super().lock_down()
 
     def close(self) -> None:
+        if self._newest is not None:
+            self._newest.close()
         with self._lock:
             for con in self._old:
                 con.close()

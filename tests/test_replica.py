@@ -26,7 +26,7 @@ from storage.client import TOKEN_ENV, URL_ENV, ServiceError, SplitClient, Storag
 from storage.db import Database, utcnow
 from storage.lake import LakeConfig, newest_snapshot
 from storage.replica import Replica, ReplicaReadOnly
-from storage.replica_cache import ResultCache, key_of
+from storage.replica_cache import NewestId, ResultCache, key_of
 from storage.service import Service, create_app
 
 ROWS, ACTOR = 8000, "cli:test"
@@ -256,10 +256,14 @@ def test_a_replicas_result_cache_answers_only_for_the_newest_snapshot(lake: tupl
         assert replica.read_named("post_keys", {"source": "other"}).num_rows == 0
         assert (keys(), replica.cache.stats.hits) == (12, 2)
         assert replica.reader().execute("SELECT current_setting('threads')").fetchone() == (1,)
-        replica._con.close()  # a broken attach: the cached read attaches again and reads the same snapshot
-        assert (keys(), replica.cache.stats.hits) == (12, 3)
+        assert replica._newest is not None  # hits are looked for under the catalog's newest id, asked directly
+        assert replica._newest.get() == newest_snapshot(engine.reader()).snapshot_id
+        replica._con.close()  # a broken attach: the next miss attaches again
+        engine.write_batch("cached", Batch([make_post(12, platform="cache")], "c3"))
+        assert (keys(), keys(), replica.cache.stats.hits) == (13, 13, 3)
         state = replicas.storage_state(replica)
         assert (state["cache_reads"], state["cache_hits"]) == (replica.cache.stats.reads, 3)
+        assert NewestId("dbname=none host=/nonexistent").get() is None  # no catalog: the transaction path alone
     finally:
         replica.close()
 
