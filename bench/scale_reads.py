@@ -9,7 +9,8 @@ default replica_threads = 1), the engine only writing, the replicas' result cach
 as phase 2 on two fresh replicas with the result cache on (storage/replica_cache.py: exact per snapshot; the engine
 commits once a second, so each replica misses once a second per query); the hit rate is printed beside its p95, so
 that a cache-hit figure is never read as the per-read cost. Readers are 16 threads in a process of their own,
-asking the soak's rollup queries (24-hour windows, the same parameters: wall screens' tiles) in turn.
+asking the soak's rollup queries in turn over the 24 hours up to the writer's clock rounded down to 5 s (what
+the dashboard asks: screens refreshed within the same 5 s share parameters; the window holds the newest posts).
 
     nice -n 10 .venv/bin/python bench/scale_reads.py [--seconds 60] [--rate 2000] [--initial 1000000]
     (needs the lake extra and PostgreSQL; fixed seed; prints one line)
@@ -42,14 +43,18 @@ from storage.db import Database
 from storage.lake import LakeConfig
 from storage.service import Service, create_app
 
+STEP = 5  # seconds: the dashboard's default refresh_seconds
 READERS, TOKEN, TOKEN_ENV = 16, "scale-reads-bench-token", "CIVICRADAR_BENCH_TOKEN"
 START = datetime(2026, 11, 1)
 QUERIES = [("volume", {"bucket_minutes": 60}), ("window_totals", {}), ("volume", {"bucket_minutes": 15}),
            ("sentiment_volume", {"bucket_minutes": 60}), ("topic_volume", {"bucket_minutes": 60})]
 
 
-def read_for(urls: list[str], seconds: float, until: datetime) -> tuple[list[float], int]:
-    """READERS threads, spread over `urls`, each asking QUERIES in turn for `seconds`: latencies (s) and errors."""
+def read_for(urls: list[str], seconds: float, until: datetime, clock_start: float) -> tuple[list[float], int]:
+    """READERS threads, spread over `urls`, each asking QUERIES in turn for `seconds`: latencies (s) and errors.
+    Each read's window ends at the writer's clock (`until` when it started at `clock_start`, time.time()) rounded
+    down to STEP seconds, as the dashboard rounds its clock to the refresh interval (dashboard/data.py `now`): the
+    window holds the newest posts, and its parameters change every STEP seconds."""
     latencies: list[float] = []
     errors = [0]
     deadline = time.monotonic() + seconds
@@ -58,9 +63,10 @@ def read_for(urls: list[str], seconds: float, until: datetime) -> tuple[list[flo
         client = StorageClient(urls[k % len(urls)], TOKEN, timeout=60, client="bench")
         while time.monotonic() < deadline:
             name, extra = QUERIES[k % len(QUERIES)]
+            moment = until + timedelta(seconds=(time.time() - clock_start) // STEP * STEP)
             started = time.perf_counter()
             try:
-                client.query(name, since=until - timedelta(hours=24), until=until, **extra)
+                client.query(name, since=moment - timedelta(hours=24), until=moment, **extra)
                 latencies.append(time.perf_counter() - started)
             except Exception:  # counted and reported: a failed read is a finding, not a crash
                 errors[0] += 1
@@ -167,7 +173,7 @@ def p95(values: list[float]) -> float:
 
 
 def replica_phase(pool: ProcessPoolExecutor, root: Path, catalog: str, cache_entries: int, seconds: float,
-                  until: datetime) -> dict[str, Any]:
+                  until: datetime, clock_start: float) -> dict[str, Any]:
     """Two replicas with `cache_entries` (0: no result cache) serving the readers for `seconds`, their lag sampled;
     then stopped. Latencies, errors, lags, and the replicas' cache reads and hits."""
     procs, urls = start_replicas(root, catalog, 2, cache_entries)
@@ -176,7 +182,7 @@ def replica_phase(pool: ProcessPoolExecutor, root: Path, catalog: str, cache_ent
         lags: dict[str, list[float]] = {u: [] for u in urls}
         lag_thread = threading.Thread(target=lambda: lags.update(sample_lag(urls, stop)), daemon=True)
         lag_thread.start()
-        latencies, errors = pool.submit(read_for, urls, seconds, until).result()
+        latencies, errors = pool.submit(read_for, urls, seconds, until, clock_start).result()
         stop.set()
         lag_thread.join(timeout=30)
         after = cache_counts(urls)
@@ -222,13 +228,14 @@ def main() -> None:
         service.start()
         engine_url = f"http://127.0.0.1:{service.server.servers[0].sockets[0].getsockname()[1]}"
         writer = Writer(db, args.rate, args.initial, until)
+        clock_start = time.time()  # the writer's clock reads `until` now and runs at real speed
         writer.start()
         with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-            engine = pool.submit(read_for, [engine_url], args.seconds, until).result()
+            engine = pool.submit(read_for, [engine_url], args.seconds, until, clock_start).result()
             marks = [len(writer.commits)]
-            plain = replica_phase(pool, root, catalog, 0, args.seconds, until)
+            plain = replica_phase(pool, root, catalog, 0, args.seconds, until, clock_start)
             marks.append(len(writer.commits))
-            cached = replica_phase(pool, root, catalog, 256, args.seconds, until)
+            cached = replica_phase(pool, root, catalog, 256, args.seconds, until, clock_start)
         writer.stop.set()
         writer.join()
         service.stop()
