@@ -112,10 +112,10 @@ def rank_claims(labeller: Labeller, texts: list[str], top: int) -> list[list[tup
 
 
 def claims(labeller: Labeller, texts: list[str], gold: pd.Series) -> dict[str, float]:
-    """The labelling path, exactly as ``Labeller.label`` runs it (the cosine gate and the learned gate, the
-    first-stage top ``label_k`` re-ranked; a post below the gate gets no match): MAP@k of its ranked list and the
-    share of gold claims ``label`` stores as the post's match with probability >= the dashboard's 0.5
-    (``recall_at_flag``).
+    """The labelling path, exactly as ``Labeller.label`` runs it (the cosine gate, and a learned gate when
+    config.json has one; the first-stage top ``label_k`` re-ranked; a post below the gate gets no match): MAP@k of
+    its ranked list and the share of gold claims ``label`` stores as the post's match with probability >= the
+    dashboard's 0.5 (``recall_at_flag``).
     ``match_claims_``: the same metrics for ``match-claims`` (the top ``rerank_k`` of every query, no gate)."""
     ids = [c.claim_id for c in labeller.claim_index.claims]
     live = [[ids[m.claim_index] for m in row] for row in labeller.claim_matches(texts)]

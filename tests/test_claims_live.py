@@ -85,11 +85,3 @@ def test_learned_gate_weighs_the_first_stage_and_the_embedding() -> None:
     assert single is not None and single.passes(np.array([[0.6], [0.4]]), np.zeros(2), emb[:2]).tolist() == [True,
                                                                                                             False]
 
-
-def test_shipped_learned_gate_fits_the_shipped_encoder() -> None:
-    models = Path(__file__).resolve().parents[1] / "classifiers" / "models"
-    config = json.loads((models / "reranker" / "config.json").read_text())
-    settings = Reranking.from_config(config)
-    dim = json.loads((models / "encoder" / "config.json").read_text())["dim"]
-    assert settings.learned is not None and settings.learned.embedding
-    assert len(settings.learned.weights) == 3 + dim and settings.label_gate == config["gate_cosine"]

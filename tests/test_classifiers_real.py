@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
+import json
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +54,17 @@ def test_real_models_label_sensibly(labeller: Labeller) -> None:
 def test_real_models_leave_other_languages_unscored(labeller: Labeller) -> None:
     (es,) = labeller.label(["Me encanta el nuevo parque, ¡qué día tan maravilloso!"])
     assert es.lang == "es" and es.sentiment is None and es.misinfo_score is None and es.topics == {}
+
+
+def test_real_models_match_the_demo_rumour_to_its_register_entry() -> None:
+    """The product's own case: residents repeating a rumour in their words, against a small rumour register. A
+    gate fitted on CheckThat! style (reranker 2026.12.2 candidate) passed 1 of these 186 posts; it must not ship."""
+    root = Path(__file__).resolve().parents[1] / "demo"
+    with (root / "claims.csv").open(encoding="utf-8") as f:
+        claims = [Claim(r["claim_id"], r["text"], r["rating"], r["url"], r["source"]) for r in csv.DictReader(f)]
+    with gzip.open(root / "scenario.jsonl.gz", "rt", encoding="utf-8") as f:
+        rumour = [row["text"] for row in map(json.loads, f) if row.get("scenario_event") == "rumour_burst"]
+    labels = Labeller(claims=claims).label(rumour)
+    same_claim = {"HCPH-RR-014", "FC-IT-001"}  # the register's entry and a public fact-check of the same rumour
+    matched = sum(lab.matched_claim_id in same_claim for lab in labels)
+    assert len(rumour) > 100 and matched >= 0.8 * len(rumour)  # 165 of 186 with reranker 2026.12.1

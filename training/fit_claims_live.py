@@ -15,7 +15,7 @@ re-ranked at all. val / val_devtest are not read.
 
     python training/features.py && python training/fit_claims_live.py      # ~5 min on 2 idle cores
 
-Since 2026.12.2 the shipped path adds a learned gate on top: run training/fit_claims_gate.py --write after this.
+training/fit_claims_gate.py --write can add a learned gate on top (measured, not shipped: see the model card).
 """
 
 from __future__ import annotations
