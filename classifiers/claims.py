@@ -204,17 +204,19 @@ def match(
     out: list[list[Match]] = [[] for _ in queries]
     if not len(index) or not len(queries):
         return out
-    cands, first, best = index.first_stage(queries, embeddings, max(k, 2))
     rows = np.arange(len(queries))
-    if gated:
-        passed = best >= settings.label_gate
-        if settings.learned is not None:
-            passed &= settings.learned.passes(first, best, embeddings)
-        rows = np.flatnonzero(passed)
+    if gated:  # the cosine floor on every post (one product); the first stage (BM25 too) only for those it passes
+        rows = np.flatnonzero((embeddings @ index.embeddings.T).max(axis=1) >= settings.label_gate)
+    if not len(rows):
+        return out
+    cands, first, best = index.first_stage([queries[int(r)] for r in rows], embeddings[rows], max(k, 2))
+    if gated and settings.learned is not None:
+        keep = np.flatnonzero(settings.learned.passes(first, best, embeddings[rows]))
+        rows, cands, first = rows[keep], cands[keep], first[keep]
     if not len(rows):
         return out
     picked = [queries[int(r)] for r in rows]
-    cands, first = cands[rows, :k], first[rows, :k]
+    cands, first = cands[:, :k], first[:, :k]
     ce = rerank(reranker, picked, [[index.texts[c] for c in row] for row in cands])
     for j, r in enumerate(rows):
         out[r] = fuse(settings, cands[j], first[j], ce[j])
