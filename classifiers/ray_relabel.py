@@ -216,8 +216,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def open_database(s: Settings) -> Database:
-    """The DuckDB file (refused, saying so, while an engine holds it) or the lake. The lake has no such lock: the
-    engine must be stopped by hand (README, Labelling on Ray)."""
+    """The DuckDB file or the lake, as their one writer: refused, saying who holds it, while an engine runs on it
+    (DuckDB's file lock; the lake's writer lock, storage.lake_lease)."""
     try:
         return Database(s.db_path, s.storage.memory_limit, lake=config_from(s))
     except LakeError as e:

@@ -30,6 +30,7 @@ from settings import redact
 from storage import inbox_track, lake_schema, migrations, rollup, service_requests
 from storage.lake import LakeConfig, LakeError, allowed_directories
 from storage.lake import connect as connect_lake
+from storage.lake_lease import WriterLease
 from storage.posts_write import DEPENDENT_TABLES as DEPENDENT_TABLES  # re-exported: imported from here
 from storage.posts_write import POST_SCHEMA as POST_SCHEMA
 from storage.posts_write import delete_posts as delete_posts
@@ -107,6 +108,7 @@ class WriteResult:
 
 class Database:
     read_only = False  # a replica (storage.replica.Replica) serves reads only
+    _lease: WriterLease | None = None  # on a lake, its one writer's lock (storage.lake_lease)
 
     def __init__(self, path: Path | str, memory_limit: str = "2GB", lake: LakeConfig | None = None) -> None:
         """The DuckDB file at `path`, or with `lake` the DuckLake it describes (`path` then only names it)."""
@@ -123,8 +125,13 @@ class Database:
 
     def _connect(self, path: Path | str, memory_limit: str) -> duckdb.DuckDBPyConnection:
         try:
-            if self.lake is not None:
-                return connect_lake(self.lake, memory_limit)
+            if self.lake is not None:  # the writer's lock first: attaching a new lake writes its catalog
+                self._lease = WriterLease(self.lake)
+                try:
+                    return connect_lake(self.lake, memory_limit)
+                except BaseException:
+                    self._lease.release()
+                    raise
             return duckdb.connect(str(path), config={"memory_limit": memory_limit,
                                                      "checkpoint_threshold": CHECKPOINT_THRESHOLD})
         except LakeError as e:
@@ -135,12 +142,22 @@ class Database:
                 "open; stop it, or point storage.path at another file."
             ) from e
 
+    def _check_lease(self) -> None:
+        try:
+            if self._lease is not None:
+                self._lease.check()
+        except LakeError as e:
+            raise StorageError(str(e)) from e
+
     def close(self) -> None:
-        """Close every thread's cursor, then the connection (checkpointing the WAL into the file)."""
+        """Close every thread's cursor, then the connection (checkpointing the WAL into the file); on a lake, then
+        give up the writer's lock."""
         with self._lock:
             for cursor in self._cursors:
                 cursor.close()
             self._con.close()
+            if self._lease is not None:
+                self._lease.release()
 
     def lock_down(self) -> None:
         """No SQL in this process may touch files, URLs, extensions or settings from now on."""
@@ -171,6 +188,7 @@ class Database:
         """All or nothing. A commit that cannot reach the disk (full, quota, I/O error) becomes a StorageError;
         nothing of the transaction is kept, and the next write works again once space returns."""
         with self._lock:
+            self._check_lease()
             self._con.execute("BEGIN")
             try:
                 yield self._con
@@ -192,6 +210,7 @@ class Database:
         """`fn` under the writer's lock but outside a transaction, each statement committing on its own: lake
         maintenance, which DuckLake refuses to mix with changes in one transaction."""
         with self._lock:
+            self._check_lease()
             return fn(self._con)
 
     def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
