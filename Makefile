@@ -53,7 +53,7 @@ lint: install
 	$(BIN)/mypy
 
 # every bench on the runtime alone; the scale-out ones (Ray, DuckLake on PostgreSQL) are `make bench-scale`
-SCALE_BENCH := bench/scale.py bench/scale_reads.py
+SCALE_BENCH := bench/scale.py bench/scale_reads.py bench/lake_ingest.py
 BENCH := $(filter-out bench/__init__.py bench/synthetic.py $(SCALE_BENCH),$(wildcard bench/*.py))
 
 bench: install-runtime
