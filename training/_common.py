@@ -12,6 +12,7 @@ import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -92,6 +93,16 @@ def iterate(items: Sequence[list[int]], batch_size: int) -> Iterator[tuple[np.nd
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         yield rows, collate([items[i] for i in rows])
+
+
+def optimizer_step(model: torch.nn.Module, loss: torch.Tensor, opt: torch.optim.Optimizer, sched: Any) -> float:
+    """Backward, clip to norm 1, step the optimiser and the schedule; the loss's value."""
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    sched.step()
+    opt.zero_grad()
+    return float(loss.detach())
 
 
 def export_onnx(module: torch.nn.Module, path: Path, outputs: Sequence[str]) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -29,6 +30,7 @@ from _common import (
     encode,
     export_onnx,
     mean_pool,
+    optimizer_step,
     quantize,
     read,
     set_seed,
@@ -78,12 +80,17 @@ def misinfo_split(seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(fit), np.sort(held)
 
 
-def training_rows(stage: int = 1) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Texts with a sentiment label and a misinfo label each (-100 where the row has none)."""
+def training_rows(stage: int = 1, sentiment_rows: np.ndarray | None = None
+                  ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Texts with a sentiment label and a misinfo label each (-100 where the row has none). `sentiment_rows`: only
+    these rows of TweetEval sentiment train (a cross-validation fold; stage 2 then samples the same share)."""
     rng = np.random.default_rng(SEED + stage - 1)
     sent = read("tweeteval_sentiment", "train")
+    share = 1.0
+    if sentiment_rows is not None:
+        share, sent = len(sentiment_rows) / len(sent), sent.iloc[sentiment_rows]
     if stage == 2:
-        sent = sent.iloc[rng.choice(len(sent), STAGE2_SENTIMENT, replace=False)]
+        sent = sent.iloc[rng.choice(len(sent), round(STAGE2_SENTIMENT * share), replace=False)]
     texts, s_lab, m_lab = list(sent["text"]), list(sent["label"]), [-100] * len(sent)
     cons = read("constraint_covid19_fakenews", "train").iloc[misinfo_split()[0]]
     for _ in range(MISINFO_REPEAT if stage == 1 else STAGE2_MISINFO_REPEAT):
@@ -106,12 +113,25 @@ def masked_ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def train(stage: int) -> None:
-    set_seed(SEED + stage - 1)
-    texts, s_lab, m_lab = training_rows(stage)
-    ids = encode(texts, MAX_LEN)
+    set_seed(SEED + stage - 1)  # before the heads are initialised
     model = TextClassifier()
     if stage == 2:
         model.load_state_dict(torch.load(CKPT / "stage1.pt"))
+
+    def checkpoint(step: int, planned: int) -> None:
+        save(model, {"stage": stage, "steps": step, "examples": step * BATCH, "planned_steps": planned})
+
+    fine_tune(model, stage, training_rows(stage), checkpoint)
+    if stage == 1:
+        torch.save(model.state_dict(), CKPT / "stage1.pt")
+
+
+def fine_tune(model: TextClassifier, stage: int, rows: tuple[list[str], np.ndarray, np.ndarray],
+              checkpoint: Callable[[int, int], None] | None = None) -> TextClassifier:
+    """One pass of stage 1 or 2 over `rows` (training_rows); `checkpoint(step, planned)` every 200 steps and at the
+    end. The caller seeds (set_seed(SEED + stage - 1)) before making the model, as the committed runs did."""
+    texts, s_lab, m_lab = rows
+    ids = encode(texts, MAX_LEN)
     # Frozen word embeddings: half the parameters, no measurable loss, a faster optimiser step on 2 cores.
     model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     rng = np.random.default_rng(SEED)
@@ -123,24 +143,17 @@ def train(stage: int) -> None:
     print(f"{len(ids)} rows, {len(batches)} steps planned", flush=True)
     model.train()
     total = 0.0
-    for step, rows in enumerate(batches, 1):
-        sent_logits, mis_logits = model(**collate([ids[i] for i in rows]))
-        loss = masked_ce(sent_logits, torch.tensor(s_lab[rows])) + masked_ce(mis_logits, torch.tensor(m_lab[rows]))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
-        total += float(loss.detach())
+    for step, batch in enumerate(batches, 1):
+        sent_logits, mis_logits = model(**collate([ids[i] for i in batch]))
+        loss = masked_ce(sent_logits, torch.tensor(s_lab[batch])) + masked_ce(mis_logits, torch.tensor(m_lab[batch]))
+        total += optimizer_step(model, loss, opt, sched)
         if step % 100 == 0:
             print(f"step {step}/{len(batches)} loss {total / 100:.4f} lr {sched.get_last_lr()[0]:.2e} "
                   f"{step * BATCH / (time.monotonic() - started):.1f} ex/s", flush=True)
             total = 0.0
-        if step % 200 == 0:
-            save(model, {"stage": stage, "steps": step, "examples": step * BATCH, "planned_steps": len(batches)})
-    save(model, {"stage": stage, "steps": step, "examples": step * BATCH, "planned_steps": len(batches)})
-    if stage == 1:
-        torch.save(model.state_dict(), CKPT / "stage1.pt")
+        if checkpoint is not None and (step % 200 == 0 or step == len(batches)):
+            checkpoint(step, len(batches))
+    return model.eval()
 
 
 def save(model: TextClassifier, info: dict) -> None:
