@@ -39,13 +39,12 @@ from _common import (
     read,
     set_seed,
 )
-from sklearn.metrics import confusion_matrix, recall_score
+from cv_sentiment import fold_report
 from sklearn.model_selection import StratifiedKFold
 from torch import nn
 from transformers import AutoModel, get_linear_schedule_with_warmup
 
 SEED, BATCH, LR, MAX_LEN = 13, 32, 5e-5, 96
-WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25)
 OUT = SCRATCH / "cv_branch"
 
 
@@ -128,10 +127,6 @@ def logits(model: Branch, states: list[torch.Tensor], rows: np.ndarray) -> np.nd
     return out
 
 
-def macro_recall(y: np.ndarray, scores: np.ndarray) -> float:
-    return float(recall_score(y, scores.argmax(1), average="macro"))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--frozen", type=int, default=4, help="base layers kept frozen (the rest are trained)")
@@ -148,7 +143,6 @@ def main() -> None:
     states = frozen_states(encode(list(train["text"]) + list(val["text"]), MAX_LEN), args.frozen)
     print(f"frozen states of {len(states)} texts in {time.monotonic() - started:.0f} s", flush=True)
     val_rows = np.arange(len(train), len(states))
-    log_prior = np.log(np.bincount(y, minlength=3) / len(y))
     oof, val_logits, fold_ids = np.zeros((len(y), 3), np.float32), [], np.zeros(len(y), int)
     split = StratifiedKFold(args.folds, shuffle=True, random_state=SEED).split(np.zeros(len(y)), y)
     for k, (fit_rows, held) in enumerate(split):
@@ -158,25 +152,8 @@ def main() -> None:
     if args.limit:  # a check of the script: val is not read
         print(json.dumps({"cv_fold_rows": np.bincount(fold_ids).tolist()}))
         return
-    per_weight = {w: [macro_recall(y[fold_ids == k], oof[fold_ids == k] - w * log_prior)
-                      for k in range(args.folds)] for w in WEIGHTS}
-    weight = max(WEIGHTS, key=lambda w: np.mean(per_weight[w]))
-    # val, read once: each fold's model, and the fold models' average logits
-    each = [macro_recall(y_val, v - weight * log_prior) for v in val_logits]
-    pooled = np.mean(val_logits, axis=0) - weight * log_prior
-    shares = np.bincount(pooled.argmax(1), minlength=3) / len(y_val)
-    report = {
-        "frozen_layers": args.frozen, "folds": args.folds, "train_rows": len(y),
-        "cv_by_prior_weight": {w: [round(float(np.mean(v)), 4), round(float(np.std(v)), 4)]
-                               for w, v in per_weight.items()},
-        "prior_weight": weight, "cv": round(float(np.mean(per_weight[weight])), 4),
-        "cv_sd": round(float(np.std(per_weight[weight])), 4),
-        "val_each_fold_model": [round(v, 4) for v in each], "val_fold_average": round(macro_recall(y_val, pooled), 4),
-        "val_predicted_shares": shares.round(3).tolist(),
-        "val_true_shares": (np.bincount(y_val, minlength=3) / len(y_val)).round(3).tolist(),
-        "val_confusion": confusion_matrix(y_val, pooled.argmax(1)).tolist(),
-        "minutes": round((time.monotonic() - started) / 60, 1),
-    }
+    report = fold_report(y, oof, fold_ids, val_logits, y_val) | {
+        "frozen_layers": args.frozen, "minutes": round((time.monotonic() - started) / 60, 1)}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"report_frozen{args.frozen}_folds{args.folds}.json").write_text(
         json.dumps(report, indent=2))
