@@ -6,7 +6,11 @@ dashboard (the latest correction per post; its right value must be negative / ne
 prints 5-fold cross-validated macro-recall of the old rule and the new head on the same rows, both on the
 corrections alone, and the change on TweetEval sentiment val; it installs the head as a new model version
 (``<version>+fb<n>.<digest>``: the label job relabels sentiment and misinformation) only when neither the
-cross-validated figure nor val gets worse. Restart the engine to label with it.
+cross-validated figure nor val gets worse and the share of val labelled negative stays within SHARE_TOLERANCE of
+the true share (or no further from it than the old rule's): the dashboard's tiles and the sentiment-shift detector
+read that share, so a head must not buy macro-recall by labelling neutral posts negative (see
+training/sentiment_rule.py, which chose the shipped rule by the same tolerance). Restart the engine to label with
+it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ SEED = 13
 PUBLIC_ROWS = 3000
 FOLDS = 5
 C = 1.0
+SHARE_TOLERANCE = 0.02  # predicted vs true negative share on val, as training/sentiment_rule.py
 
 
 @dataclass(frozen=True)
@@ -42,10 +47,16 @@ class Figures:
     corrections_new: float
     val_old: float
     val_new: float
+    val_negative_share: tuple[float, float, float] = (0.0, 0.0, 0.0)  # true, old rule, new head
+
+    @property
+    def shares_hold(self) -> bool:
+        true, old, new = self.val_negative_share
+        return abs(new - true) <= max(abs(old - true), SHARE_TOLERANCE)
 
     @property
     def not_worse(self) -> bool:
-        return self.cv_new[0] >= self.cv_old[0] and self.val_new >= self.val_old
+        return self.cv_new[0] >= self.cv_old[0] and self.val_new >= self.val_old and self.shares_hold
 
     def lines(self) -> list[str]:
         return [
@@ -55,6 +66,8 @@ class Figures:
             f"new {self.corrections_new:.3f}",
             f"TweetEval sentiment val macro-recall: old {self.val_old:.4f}, new {self.val_new:.4f} "
             f"({self.val_new - self.val_old:+.4f})",
+            "TweetEval sentiment val labelled negative: true {:.3f}, old {:.3f}, new {:.3f}".format(
+                *self.val_negative_share),
         ]
 
 
@@ -133,9 +146,9 @@ def from_feedback(labeller: Labeller, corrections: pd.DataFrame, data: Path, pub
     head = fit_head(np.hstack([logits, emb]), y)
     val_texts, val_y = public_rows(data, "val", None)
     v_logits, v_emb = features(labeller, val_texts)
-    figures = Figures(cv_old, cv_new, fb_old, fb_new,
-                      macro_recall(val_y, old_predictions(labeller, v_logits, v_emb)),
-                      macro_recall(val_y, new_predictions(labeller, head, v_logits, v_emb)))
+    v_old, v_new = old_predictions(labeller, v_logits, v_emb), new_predictions(labeller, head, v_logits, v_emb)
+    figures = Figures(cv_old, cv_new, fb_old, fb_new, macro_recall(val_y, v_old), macro_recall(val_y, v_new),
+                      (float((val_y == 0).mean()), float((v_old == 0).mean()), float((v_new == 0).mean())))
     if not (install and figures.not_worse):
         return figures, None
     return figures, write_version(labeller.model_set.root / "textcls", head, fb_texts, fb_y)
@@ -179,6 +192,8 @@ def run(db, models_dir: Path | None, data: Path, dry_run: bool = False) -> int: 
     if version:
         print(f"installed {labeller.model_set.textcls.config['name']}@{version}: restart the engine; it relabels")
     else:
-        reason = "dry run" if dry_run else "the new head is worse on cross-validation or val"
+        reason = "dry run" if dry_run else (
+            "the new head is worse on cross-validation or val" if figures.shares_hold else
+            f"the new head's negative share on val strays more than {SHARE_TOLERANCE:.0%} from the truth")
         print(f"kept {labeller.models['sentiment']} ({reason})")
     return 0

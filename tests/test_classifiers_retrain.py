@@ -70,6 +70,16 @@ def test_not_worse_needs_both_cv_and_val() -> None:
     assert not Figures((0.70, 0.01), (0.72, 0.01), val_old=0.73, val_new=0.72, **base).not_worse
 
 
+def test_not_worse_needs_the_negative_share_to_hold() -> None:
+    """A head that gains macro-recall by labelling neutral posts negative is not installed (tiles read the share)."""
+    base = {"corrections_old": 0.2, "corrections_new": 0.9, "val_old": 0.73, "val_new": 0.74}
+    better = ((0.70, 0.01), (0.72, 0.01))
+    assert Figures(*better, val_negative_share=(0.156, 0.186, 0.170), **base).not_worse  # within 2 points
+    assert Figures(*better, val_negative_share=(0.156, 0.200, 0.190), **base).not_worse  # closer than the old
+    assert not Figures(*better, val_negative_share=(0.156, 0.186, 0.264), **base).not_worse
+    assert not Figures(*better, val_negative_share=(0.156, 0.200, 0.210), **base).shares_hold
+
+
 def test_refit_installs_a_new_version_only_when_not_worse(fresh_db, models: Path, data: Path) -> None:
     seed_feedback(fresh_db, ["negative", "negative", "positive", "neutral", "negative", "neutral"] * 2)
     labeller = Labeller(models_dir=models)
