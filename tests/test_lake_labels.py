@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 from lake_helpers import Postgres, postgres  # noqa: F401 (fixture)
 
@@ -24,6 +25,7 @@ from helpers import free_port, make_post, wait_for, write_scenario
 from storage import lake, rollup
 from storage.db import Database
 from storage.lake import LakeConfig
+from storage.replica import retried
 
 pytestmark = pytest.mark.slow  # a real PostgreSQL: seconds
 NOW = datetime(2026, 11, 2)
@@ -164,8 +166,13 @@ def test_the_engine_labels_on_the_lake(postgres: Postgres, tmp_path: Path, tiny_
 def read(config: LakeConfig, sql: str) -> list[tuple]:  # type: ignore[type-arg]
     """One read on a fresh read-only attach, as a replica retries: an attached reader can fail after the engine
     flushes inlined data (duckdb/ducklake #1305, #1413; README)."""
-    con = lake.attach_read_only(config)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    for attempt in (1, 2):
+        con = lake.attach_read_only(config)
+        try:
+            return con.execute(sql).fetchall()
+        except duckdb.Error as e:
+            if attempt == 2 or not retried(e):
+                raise
+        finally:
+            con.close()
+    raise AssertionError("unreachable")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 from lake_helpers import Postgres, postgres  # noqa: F401 (fixture)
@@ -278,3 +279,13 @@ def test_the_result_cache_keeps_only_the_newest_snapshots_results_and_at_most_it
     for a in (2, 3, 4):
         cache.put(6, key_of("q", {"a": a}), one)
     assert [cache.get(6, key_of("q", {"a": a})) is one for a in (1, 2, 3, 4)] == [False, False, True, True]
+
+
+def test_a_read_racing_a_flush_of_inlined_rows_is_retried_and_an_analysts_mistake_is_not() -> None:
+    """The race CI met: the read was planned at a snapshot whose inlined-rows table the writer had just dropped."""
+    gone = duckdb.InvalidInputException(
+        'Failed to prepare COPY "COPY (SELECT "begin_snapshot" FROM "public"."ducklake_inlined_data_18_7") TO STDOUT": '
+        'ERROR:  relation "public.ducklake_inlined_data_18_7" does not exist')
+    assert replicas.retried(gone) and replicas.retried(duckdb.IOException("connection to server lost"))
+    assert not replicas.retried(duckdb.CatalogException("Table with name nosuch does not exist!"))
+    assert not replicas.retried(duckdb.InvalidInputException("Attempting to fetch from an unsuccessful query result"))
