@@ -53,7 +53,7 @@ DOMAIN_C = 10.0  # the domain TF-IDF models' strength: fixed as for the COVID-19
 CLAIMS_C = (0.3, 1.0, 3.0)
 PRIORS = (0.02, 0.05, 0.1, 0.25)
 MAX_FLAGGED = 0.05
-VERSION = "2026.12.3"  # the text classifier's version; sentiment_rule.py (run after this) sets the sentiment rule
+VERSION = "2026.12.4"  # the text classifier's version; sentiment_rule.py (run after this) sets the sentiment rule
 DOMAIN_VERSION = "2026.12.2"  # with --domain-tfidf (measured, not shipped: see the model card)
 
 
