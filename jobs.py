@@ -197,25 +197,29 @@ def service_url(s: Settings) -> str:
     return f"http://{s.server.host}:{s.server.port}"
 
 
-def wait_for_signal() -> None:
+def stop_on_signal() -> threading.Event:
+    """An event SIGINT / SIGTERM set. Installed before the engine starts: a stop asked while it is starting (its
+    service already answers, so a supervisor may ask then) waits for the start to finish and then stops cleanly,
+    where before it killed the process mid-start (seen in CI: exit -15, nothing printed)."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    return stop
 
 
 def cmd_engine(s: Settings, args: argparse.Namespace) -> int:
     s.check_secrets()
     if args.command == "run":  # before the engine starts: a run comes up whole or not at all
         wait_for_free_port(s.dashboard.host, s.dashboard.port, "dashboard.port")
+    stop = stop_on_signal()
     engine = Engine(s)
     engine.start()
     print(f"CivicRadar engine: storage service at {service_url(s)}, database {s.db_path}", flush=True)
     for name, error in engine.broken.items():
         print(f"source {name} cannot start: {error}", file=sys.stderr, flush=True)
-    dashboard = start_dashboard(s) if args.command == "run" else None
+    dashboard = start_dashboard(s) if args.command == "run" and not stop.is_set() else None
     try:
-        wait_for_signal()
+        stop.wait()
     finally:
         print("stopping: finishing in-flight batches ...", flush=True)
         if dashboard is not None:
